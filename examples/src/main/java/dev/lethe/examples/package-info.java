@@ -1,0 +1,2 @@
+/** Example programs and the {@code lethe} command line. */
+package dev.lethe.examples;

@@ -1,0 +1,67 @@
+package dev.lethe.moe;
+
+import ai.djl.nn.Block;
+import ai.djl.nn.Parameter;
+import ai.djl.util.Pair;
+import com.google.common.collect.ImmutableMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** Finding and inspecting the {@link MoeBlock}s inside any DJL block tree. */
+public final class MoeBlocks {
+
+    private MoeBlocks() {}
+
+    /**
+     * Finds every {@link MoeBlock} in a block tree, in forward (depth-first, child) order.
+     *
+     * @param root the root block, e.g. {@code model.getBlock()}
+     * @return the MoE blocks keyed by their path of child names from the root (e.g. {@code
+     *     "04stage2/01moe"}); empty if there is none
+     */
+    public static Map<String, MoeBlock> find(Block root) {
+        Map<String, MoeBlock> found = new LinkedHashMap<>();
+        collect(root, "", found);
+        return ImmutableMap.copyOf(found);
+    }
+
+    private static void collect(Block block, String path, Map<String, MoeBlock> found) {
+        if (block instanceof MoeBlock) {
+            found.put(path.isEmpty() ? "moe" : path, (MoeBlock) block);
+            return;
+        }
+        for (Pair<String, Block> child : block.getChildren()) {
+            collect(child.getValue(), path.isEmpty() ? child.getKey() : path + "/" + child.getKey(), found);
+        }
+    }
+
+    /**
+     * Counts the trainable values of a block: every parameter element except BatchNorm running
+     * statistics. The block must be initialised.
+     *
+     * @param block the block
+     * @return the number of scalar parameters
+     */
+    public static long countParameters(Block block) {
+        long total = 0;
+        for (Pair<String, Parameter> pair : block.getParameters()) {
+            Parameter p = pair.getValue();
+            if (MoeBlock.isStatistic(p)) {
+                continue;
+            }
+            total += p.getArray().getShape().size();
+        }
+        return total;
+    }
+
+    /**
+     * Makes every parameter of a block trainable or frozen, never touching BatchNorm running
+     * statistics (making those trainable breaks the next forward pass; see docs/djl.md rule 5).
+     *
+     * @param block the block
+     * @param trainable true to train, false to freeze
+     */
+    public static void setTrainable(Block block, boolean trainable) {
+        MoeBlock.setTrainable(block, trainable);
+    }
+}

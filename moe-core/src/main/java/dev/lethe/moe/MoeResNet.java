@@ -1,0 +1,535 @@
+package dev.lethe.moe;
+
+import ai.djl.MalformedModelException;
+import ai.djl.Model;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.AbstractBlock;
+import ai.djl.nn.Activation;
+import ai.djl.nn.Block;
+import ai.djl.nn.Blocks;
+import ai.djl.nn.SequentialBlock;
+import ai.djl.nn.core.Linear;
+import ai.djl.nn.pooling.Pool;
+import ai.djl.training.ParameterStore;
+import ai.djl.util.PairList;
+import com.google.common.base.Preconditions;
+import com.google.common.collect.ImmutableList;
+import com.google.common.collect.ImmutableMap;
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonParseException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A ready Mixture-of-Experts ResNet for 32×32 images (CIFAR), with MoE stages inside the backbone.
+ *
+ * <pre>
+ *   stem      conv3x3(3 → w1) BN ReLU                          32×32
+ *   stage 1   blocks × residual(w1)                            32×32
+ *   stage 2   conv3x3/2(w1 → w2) BN ReLU, then MoE or residual 16×16
+ *   stage 3   conv3x3/2(w2 → w3) BN ReLU, then MoE or residual  8×8
+ *   features  global average pool → (B, w3)                    the penultimate embedding
+ *   head      Linear(w3 → classes)
+ * </pre>
+ *
+ * <p>An MoE stage is a {@link MoeBlock} of E residual experts ({@link ConvExperts#residual(int)})
+ * with top-k routing; a dense stage is one residual block. Each further block of a stage (when
+ * {@code blocksPerStage > 1}) is a dense residual block placed before it.
+ *
+ * <p>Cost: {@link Config#flopsPerImage()} gives the forward FLOPs per image (2 × multiply-adds of
+ * the convolutions and the head, counting the k active experts). The default configuration —
+ * widths (32, 64, 128), one block per stage, MoE at stages 2 and 3, 8 experts, top-2 — costs about
+ * 210 MFLOPs per image forward and has about 2.2 M parameters; widths (16, 32, 64) cost about
+ * 53 MFLOPs and have about 0.55 M.
+ */
+public final class MoeResNet extends AbstractBlock implements EmbeddingClassifier {
+
+    private static final byte VERSION = 1;
+    private static final String CONFIG_FILE = "lethe-model.json";
+    private static final Gson GSON = new GsonBuilder().setPrettyPrinting().create();
+
+    private final Config config;
+    private final SequentialBlock features;
+    private final Block head;
+
+    private MoeResNet(Config config) {
+        super(VERSION);
+        this.config = config;
+        SequentialBlock f = new SequentialBlock();
+        f.add(ConvExperts.convBn(config.widths[0], 1)).add(Activation::relu);
+        for (int stage = 1; stage <= 3; stage++) {
+            int width = config.widths[stage - 1];
+            if (stage > 1) {
+                f.add(ConvExperts.convBn(width, 2)).add(Activation::relu);
+            }
+            for (int b = 0; b < config.blocksPerStage - 1; b++) {
+                f.add(ConvExperts.residualBlock(width));
+            }
+            if (config.isMoeStage(stage)) {
+                f.add(
+                        MoeBlock.builder()
+                                .setNumExperts(config.numExperts)
+                                .setExpertFactory(ConvExperts.residual(width))
+                                .optTopK(config.topK)
+                                .optDispatch(config.dispatch)
+                                .optNoise(config.noiseRatio, config.noiseFloor)
+                                .optSeed(config.seed * 31 + stage)
+                                .build());
+            } else {
+                f.add(ConvExperts.residualBlock(width));
+            }
+        }
+        f.add(Pool.globalAvgPool2dBlock()).add(Blocks.batchFlattenBlock());
+        features = addChildBlock("features", f);
+        head = addChildBlock("head", Linear.builder().setUnits(config.numClasses).build());
+    }
+
+    /** @return a builder of the configuration */
+    public static Config.Builder builder() {
+        return new Config.Builder();
+    }
+
+    /**
+     * Builds a new, uninitialised network.
+     *
+     * @param config the configuration
+     * @return the network
+     */
+    public static MoeResNet of(Config config) {
+        return new MoeResNet(Preconditions.checkNotNull(config, "config must not be null"));
+    }
+
+    /** @return the configuration */
+    public Config config() {
+        return config;
+    }
+
+    @Override
+    public Block features() {
+        return features;
+    }
+
+    @Override
+    public Block classifier() {
+        return head;
+    }
+
+    @Override
+    public int embeddingSize() {
+        return config.widths[2];
+    }
+
+    @Override
+    public int numClasses() {
+        return config.numClasses;
+    }
+
+    /** @return the MoE layers, in forward order */
+    public List<MoeBlock> moeLayers() {
+        return ImmutableList.copyOf(MoeBlocks.find(this).values());
+    }
+
+    @Override
+    protected NDList forwardInternal(
+            ParameterStore parameterStore,
+            NDList inputs,
+            boolean training,
+            PairList<String, Object> params) {
+        NDList embedding = features.forward(parameterStore, inputs, training, params);
+        return head.forward(parameterStore, embedding, training, params);
+    }
+
+    @Override
+    protected void initializeChildBlocks(
+            NDManager manager, DataType dataType, Shape... inputShapes) {
+        features.initialize(manager, dataType, inputShapes);
+        Shape[] embedding = features.getOutputShapes(inputShapes);
+        head.initialize(manager, dataType, embedding);
+    }
+
+    @Override
+    public Shape[] getOutputShapes(Shape[] inputShapes) {
+        return head.getOutputShapes(features.getOutputShapes(inputShapes));
+    }
+
+    /**
+     * Creates a DJL {@link Model} holding a new network, initialised for (1, 3, 32, 32) inputs.
+     *
+     * @param config the configuration
+     * @return the model; the caller closes it
+     */
+    public static Model newModel(Config config) {
+        Model model = Model.newInstance("lethe-moe-resnet");
+        MoeResNet net = of(config);
+        model.setBlock(net);
+        net.initialize(model.getNDManager(), DataType.FLOAT32, new Shape(1, 3, 32, 32));
+        return model;
+    }
+
+    /**
+     * Saves a model built with {@link #newModel(Config)}: DJL's parameter file plus the
+     * configuration as JSON ({@code lethe-model.json}) in the directory.
+     *
+     * @param model the model; its block must be a {@link MoeResNet}
+     * @param directory the directory, created if needed
+     * @param metadata extra string properties recorded next to the configuration (may be empty)
+     * @throws IOException if writing fails
+     */
+    public static void save(Model model, Path directory, Map<String, String> metadata)
+            throws IOException {
+        Preconditions.checkArgument(
+                model.getBlock() instanceof MoeResNet,
+                "the model's block is a %s, not a MoeResNet",
+                model.getBlock() == null ? "null" : model.getBlock().getClass().getSimpleName());
+        MoeResNet net = (MoeResNet) model.getBlock();
+        Files.createDirectories(directory);
+        model.save(directory, model.getName());
+        Saved saved = new Saved();
+        saved.name = model.getName();
+        saved.config = net.config;
+        saved.metadata = metadata == null ? ImmutableMap.of() : ImmutableMap.copyOf(metadata);
+        Path tmp = directory.resolve(CONFIG_FILE + ".tmp");
+        Files.writeString(tmp, GSON.toJson(saved), StandardCharsets.UTF_8);
+        Files.move(tmp, directory.resolve(CONFIG_FILE), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    /**
+     * Loads a model saved with {@link #save(Model, Path, Map)}; the outputs are bit-identical to
+     * the saved model's.
+     *
+     * @param directory the directory
+     * @return the model; the caller closes it
+     * @throws IOException if the directory, the configuration or the parameters are missing or
+     *     corrupt (the message names the file)
+     */
+    public static Model load(Path directory) throws IOException {
+        Path configFile = directory.resolve(CONFIG_FILE);
+        if (!Files.isRegularFile(configFile)) {
+            throw new NoSuchFileException(
+                    configFile.toString(),
+                    null,
+                    "not a Lethe model directory: " + CONFIG_FILE + " is missing");
+        }
+        Saved saved;
+        try {
+            saved = GSON.fromJson(Files.readString(configFile, StandardCharsets.UTF_8), Saved.class);
+            Preconditions.checkArgument(saved != null && saved.config != null, "no config");
+            saved.config.validate();
+        } catch (JsonParseException | IllegalArgumentException e) {
+            throw new IOException("corrupt model configuration " + configFile + ": " + e.getMessage(), e);
+        }
+        Model model = newModel(saved.config);
+        try {
+            model.load(directory, saved.name);
+        } catch (MalformedModelException | IOException | RuntimeException e) {
+            model.close();
+            throw new IOException(
+                    "cannot load the parameters of " + saved.name + " from " + directory + ": " + e.getMessage(), e);
+        }
+        return model;
+    }
+
+    /**
+     * Reads the metadata saved with a model.
+     *
+     * @param directory the model directory
+     * @return the metadata map
+     * @throws IOException if the configuration file is missing or unreadable
+     */
+    public static Map<String, String> readMetadata(Path directory) throws IOException {
+        Saved saved =
+                GSON.fromJson(
+                        Files.readString(directory.resolve(CONFIG_FILE), StandardCharsets.UTF_8),
+                        Saved.class);
+        return saved.metadata == null ? ImmutableMap.of() : ImmutableMap.copyOf(saved.metadata);
+    }
+
+    /** What is written to {@code lethe-model.json}. */
+    private static final class Saved {
+        String name;
+        Config config;
+        Map<String, String> metadata;
+    }
+
+    /** The immutable configuration of a {@link MoeResNet}; JSON-serialisable. */
+    public static final class Config {
+        private int numClasses;
+        private int[] widths;
+        private int blocksPerStage;
+        private int[] moeStages;
+        private int numExperts;
+        private int topK;
+        private Dispatch dispatch;
+        private float noiseRatio;
+        private float noiseFloor;
+        private long seed;
+
+        private Config() {}
+
+        /** @return the number of classes */
+        public int numClasses() {
+            return numClasses;
+        }
+
+        /** @return the widths of stages 1, 2 and 3 */
+        public int[] widths() {
+            return widths.clone();
+        }
+
+        /** @return blocks per stage */
+        public int blocksPerStage() {
+            return blocksPerStage;
+        }
+
+        /** @return the stages (1..3) that are MoE stages */
+        public int[] moeStages() {
+            return moeStages.clone();
+        }
+
+        /** @return E */
+        public int numExperts() {
+            return numExperts;
+        }
+
+        /** @return k */
+        public int topK() {
+            return topK;
+        }
+
+        /** @return the dispatch mode */
+        public Dispatch dispatch() {
+            return dispatch;
+        }
+
+        /** @return the routing noise seed */
+        public long seed() {
+            return seed;
+        }
+
+        boolean isMoeStage(int stage) {
+            for (int s : moeStages) {
+                if (s == stage) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        /**
+         * @return forward FLOPs per 32×32 image (2 × multiply-adds of convolutions and head,
+         *     counting k experts per MoE stage; BatchNorm, ReLU and routing are not counted)
+         */
+        public long flopsPerImage() {
+            long[] side = {32, 16, 8};
+            long macs = 32L * 32 * 27 * widths[0];
+            for (int stage = 1; stage <= 3; stage++) {
+                long w = widths[stage - 1];
+                long hw = side[stage - 1] * side[stage - 1];
+                if (stage > 1) {
+                    macs += hw * 9 * widths[stage - 2] * w;
+                }
+                long block = 2 * hw * 9 * w * w;
+                macs += (blocksPerStage - 1) * block;
+                macs += (isMoeStage(stage) ? topK : 1) * block;
+            }
+            macs += (long) widths[2] * numClasses;
+            return 2 * macs;
+        }
+
+        /** @return a builder starting from this configuration */
+        public Builder toBuilder() {
+            Builder b = new Builder();
+            b.c = copy();
+            return b;
+        }
+
+        private Config copy() {
+            Config c = new Config();
+            c.numClasses = numClasses;
+            c.widths = widths.clone();
+            c.blocksPerStage = blocksPerStage;
+            c.moeStages = moeStages.clone();
+            c.numExperts = numExperts;
+            c.topK = topK;
+            c.dispatch = dispatch;
+            c.noiseRatio = noiseRatio;
+            c.noiseFloor = noiseFloor;
+            c.seed = seed;
+            return c;
+        }
+
+        void validate() {
+            Preconditions.checkArgument(numClasses >= 2, "numClasses (%s) must be >= 2", numClasses);
+            Preconditions.checkArgument(
+                    widths != null && widths.length == 3,
+                    "widths must have 3 entries but has %s",
+                    widths == null ? "none" : Arrays.toString(widths));
+            for (int w : widths) {
+                Preconditions.checkArgument(w > 0, "widths %s must all be > 0", Arrays.toString(widths));
+            }
+            Preconditions.checkArgument(
+                    blocksPerStage >= 1, "blocksPerStage (%s) must be >= 1", blocksPerStage);
+            Preconditions.checkArgument(moeStages != null, "moeStages must not be null");
+            for (int s : moeStages) {
+                Preconditions.checkArgument(
+                        s >= 1 && s <= 3, "moeStages %s must be in 1..3", Arrays.toString(moeStages));
+            }
+            Preconditions.checkArgument(numExperts >= 1, "numExperts (%s) must be >= 1", numExperts);
+            Preconditions.checkArgument(
+                    topK >= 1 && topK <= numExperts,
+                    "topK (%s) must be in [1, numExperts (%s)]",
+                    topK,
+                    numExperts);
+            Preconditions.checkArgument(dispatch != null, "dispatch must not be null");
+        }
+
+        @Override
+        public String toString() {
+            return GSON.toJson(this);
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            if (!(o instanceof Config)) {
+                return false;
+            }
+            return GSON.toJson(this).equals(GSON.toJson(o));
+        }
+
+        @Override
+        public int hashCode() {
+            return GSON.toJson(this).hashCode();
+        }
+
+        /** Builds a {@link Config}. Every setting has a default. */
+        public static final class Builder {
+            private Config c;
+
+            Builder() {
+                c = new Config();
+                c.numClasses = 10;
+                c.widths = new int[] {32, 64, 128};
+                c.blocksPerStage = 1;
+                c.moeStages = new int[] {2, 3};
+                c.numExperts = 8;
+                c.topK = 2;
+                c.dispatch = Dispatch.SPARSE;
+                c.noiseRatio = 0.5f;
+                c.noiseFloor = 1e-3f;
+            }
+
+            /**
+             * @param numClasses classes of the head; default 10
+             * @return this builder
+             */
+            public Builder optNumClasses(int numClasses) {
+                c.numClasses = numClasses;
+                return this;
+            }
+
+            /**
+             * @param w1 width of stage 1 (32×32)
+             * @param w2 width of stage 2 (16×16)
+             * @param w3 width of stage 3 (8×8), also the embedding size; default (32, 64, 128)
+             * @return this builder
+             */
+            public Builder optWidths(int w1, int w2, int w3) {
+                c.widths = new int[] {w1, w2, w3};
+                return this;
+            }
+
+            /**
+             * @param blocks residual blocks per stage (the last one is the MoE block in an MoE
+             *     stage); default 1
+             * @return this builder
+             */
+            public Builder optBlocksPerStage(int blocks) {
+                c.blocksPerStage = blocks;
+                return this;
+            }
+
+            /**
+             * @param stages which of stages 1..3 are MoE stages; default {2, 3}; none = a plain
+             *     ResNet
+             * @return this builder
+             */
+            public Builder optMoeStages(int... stages) {
+                c.moeStages = stages.clone();
+                return this;
+            }
+
+            /**
+             * @param numExperts experts per MoE stage; default 8
+             * @return this builder
+             */
+            public Builder optNumExperts(int numExperts) {
+                c.numExperts = numExperts;
+                return this;
+            }
+
+            /**
+             * @param topK experts per image; default 2
+             * @return this builder
+             */
+            public Builder optTopK(int topK) {
+                c.topK = topK;
+                return this;
+            }
+
+            /**
+             * @param dispatch dispatch mode of the MoE stages; default SPARSE
+             * @return this builder
+             */
+            public Builder optDispatch(Dispatch dispatch) {
+                c.dispatch = dispatch;
+                return this;
+            }
+
+            /**
+             * @param ratio relative router noise; default 0.5
+             * @param floor absolute router noise floor; default 1e-3
+             * @return this builder
+             */
+            public Builder optNoise(float ratio, float floor) {
+                c.noiseRatio = ratio;
+                c.noiseFloor = floor;
+                return this;
+            }
+
+            /**
+             * @param seed seed of the routing noise; default 0
+             * @return this builder
+             */
+            public Builder optSeed(long seed) {
+                c.seed = seed;
+                return this;
+            }
+
+            /**
+             * @return the configuration
+             * @throws IllegalArgumentException naming the first invalid setting
+             */
+            public Config build() {
+                Config out = c.copy();
+                out.validate();
+                return out;
+            }
+        }
+    }
+
+    /** @return the names of the MoE layers, for reports */
+    public List<String> moeLayerNames() {
+        return new ArrayList<>(MoeBlocks.find(this).keySet());
+    }
+}

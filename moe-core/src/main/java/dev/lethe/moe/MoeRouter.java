@@ -1,0 +1,110 @@
+package dev.lethe.moe;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.AbstractBlock;
+import ai.djl.nn.Parameter;
+import ai.djl.nn.core.Linear;
+import ai.djl.training.ParameterStore;
+import ai.djl.training.initializer.ConstantInitializer;
+import ai.djl.training.initializer.Initializer;
+import ai.djl.training.initializer.NormalInitializer;
+import ai.djl.util.PairList;
+
+/**
+ * The router of a {@link MoeBlock}: {@code logits = s * (W * gap(x) + b)}.
+ *
+ * <p>Input (B, C, H, W) or (B, C); output the router logits (B, E). {@code gap} is the global
+ * average pool over the spatial axes, so the router reads pooled features of the layer input, not
+ * pixels. {@code s} is a learnable scalar logit scale (initialised to {@code initialScale}): it lets
+ * routing become decisive without large weights, which matters because the router is trained
+ * without weight decay and its noise is relative to the logit spread (see {@code docs/moe.md}).
+ *
+ * <p>Parameters: {@code weight} (E, C), {@code bias} (E), {@code scale} (1). The weight is
+ * initialised to N(0, initStd²) (0 by default: all experts start tied and training noise breaks
+ * the ties, so routing cannot collapse at step 0).
+ */
+public final class MoeRouter extends AbstractBlock {
+
+    private static final byte VERSION = 1;
+
+    private final int numExperts;
+    private final Parameter weight;
+    private final Parameter bias;
+    private final Parameter scale;
+
+    MoeRouter(int numExperts, float initStd, float initialScale) {
+        super(VERSION);
+        this.numExperts = numExperts;
+        Initializer weightInit =
+                initStd == 0f ? Initializer.ZEROS : new NormalInitializer(initStd);
+        weight =
+                addParameter(
+                        Parameter.builder()
+                                .setName("weight")
+                                .setType(Parameter.Type.WEIGHT)
+                                .optInitializer(weightInit)
+                                .build());
+        bias =
+                addParameter(
+                        Parameter.builder()
+                                .setName("bias")
+                                .setType(Parameter.Type.BIAS)
+                                .build());
+        scale =
+                addParameter(
+                        Parameter.builder()
+                                .setName("scale")
+                                .setType(Parameter.Type.OTHER)
+                                .optInitializer(new ConstantInitializer(initialScale))
+                                .optShape(new Shape(1))
+                                .build());
+    }
+
+    /**
+     * Global average pooling over all axes after the second: (B, C, ...) to (B, C).
+     *
+     * @param x the input, at least 2-D
+     * @return the pooled features (B, C)
+     */
+    public static NDArray globalAveragePool(NDArray x) {
+        Shape s = x.getShape();
+        if (s.dimension() == 2) {
+            return x;
+        }
+        return x.reshape(s.get(0), s.get(1), -1).mean(new int[] {2});
+    }
+
+    /** @return the number of experts E (the width of the logits) */
+    public int getNumExperts() {
+        return numExperts;
+    }
+
+    @Override
+    protected void prepare(Shape[] inputShapes) {
+        long channels = inputShapes[0].get(1);
+        weight.setShape(new Shape(numExperts, channels));
+        bias.setShape(new Shape(numExperts));
+    }
+
+    @Override
+    protected NDList forwardInternal(
+            ParameterStore parameterStore,
+            NDList inputs,
+            boolean training,
+            PairList<String, Object> params) {
+        NDArray x = inputs.singletonOrThrow();
+        NDArray pooled = globalAveragePool(x);
+        NDArray w = parameterStore.getValue(weight, x.getDevice(), training);
+        NDArray b = parameterStore.getValue(bias, x.getDevice(), training);
+        NDArray s = parameterStore.getValue(scale, x.getDevice(), training);
+        NDArray logits = Linear.linear(pooled, w, b).singletonOrThrow();
+        return new NDList(logits.mul(s));
+    }
+
+    @Override
+    public Shape[] getOutputShapes(Shape[] inputShapes) {
+        return new Shape[] {new Shape(inputShapes[0].get(0), numExperts)};
+    }
+}

@@ -1,0 +1,2 @@
+/** Mixture-of-Experts layers for convolutional networks on DJL. */
+package dev.lethe.moe;
