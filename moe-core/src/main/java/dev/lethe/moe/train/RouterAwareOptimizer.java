@@ -23,8 +23,8 @@ import java.util.Set;
  * <pre>{@code
  * Tracker lr = Tracker.cosine()...;
  * Optimizer opt = RouterAwareOptimizer.of(model.getBlock(),
- *         Optimizer.nag().setLearningRateTracker(lr).setMomentum(0.9f).optWeightDecays(5e-4f).build(),
- *         Optimizer.nag().setLearningRateTracker(lr).setMomentum(0.9f).build());
+ *         Optimizer.sgd().setLearningRateTracker(lr).optMomentum(0.9f).optWeightDecays(5e-4f).build(),
+ *         Optimizer.sgd().setLearningRateTracker(lr).optMomentum(0.9f).build());
  * }</pre>
  */
 public final class RouterAwareOptimizer extends Optimizer {

@@ -1,0 +1,256 @@
+#!/usr/bin/env python3
+"""PyTorch eager reference of Lethe's MoE layer and MoE CNN, timed like the JMH benchmarks.
+
+Same shapes and the same algorithm as dev.lethe.moe (moe-core):
+  router   logits = s * (W gap(x) + b), W and b zero-initialised, s = 1
+  noise    training only: N(0, (0.5 * std(logits) + 1e-3)^2) added to the logits
+  routing  softmax -> top-k -> gates renormalised over the k
+  SPARSE   sort positions by expert (stable), gather each expert's images (index_select),
+           run the expert, weight by the gates, index_add back to the images
+  DENSE    every expert on every image, then gather the routed rows and weight them
+  PLAIN    k residual blocks in sequence (the per-image work of k experts; the baseline)
+  expert   relu(x + bn(conv3x3(relu(bn(conv3x3(x))))))
+  CNN      stem conv3x3(3->w1) BN ReLU | residual(w1) | conv3x3/2 BN ReLU, MoE(w2)
+           | conv3x3/2 BN ReLU, MoE(w3) | GAP | Linear(w3 -> 10)
+  loss     cross-entropy + 1e-2 * balance + 1e-3 * z-loss (means over the MoE layers)
+  step     SGD lr 0.01 momentum 0.9
+
+Each benchmark: warm-up iterations then measured iterations of --time seconds each; an iteration's
+score is its mean ms per call; every call reads a loss and a parameter element to the host
+(synchronises a GPU). Output: a JSON list shaped like JMH's (benchmark, params, primaryMetric).
+
+Works with torch 1.13 (Debian's python3-torch) and torch 2.x.
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def conv_bn(cin, cout, stride=1):
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout))
+
+
+class Residual(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.a = conv_bn(c, c)
+        self.b = conv_bn(c, c)
+
+    def forward(self, x):
+        return F.relu(x + self.b(F.relu(self.a(x))))
+
+
+class Router(nn.Module):
+    def __init__(self, c, e):
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(e, c))
+        self.bias = nn.Parameter(torch.zeros(e))
+        self.scale = nn.Parameter(torch.ones(1))
+
+    def forward(self, x):
+        return F.linear(x.mean(dim=(2, 3)), self.weight, self.bias) * self.scale
+
+
+class MoeLayer(nn.Module):
+    def __init__(self, c, experts, k, dispatch, noise_ratio=0.5, noise_floor=1e-3):
+        super().__init__()
+        self.e, self.k, self.dispatch = experts, k, dispatch
+        self.noise_ratio, self.noise_floor = noise_ratio, noise_floor
+        self.router = Router(c, experts)
+        self.experts = nn.ModuleList(Residual(c) for _ in range(experts))
+        self.last = None
+
+    def forward(self, x):
+        b = x.shape[0]
+        logits = self.router(x)
+        sel = logits
+        if self.training:
+            sigma = self.noise_ratio * logits.detach().std(unbiased=False) + self.noise_floor
+            sel = logits + torch.randn_like(logits) * sigma
+        probs = sel.softmax(1)
+        vals, idx = probs.topk(self.k, 1)
+        gates = vals / vals.sum(1, keepdim=True)
+        self.last = (logits, probs, idx)
+        if self.dispatch == "SPARSE":
+            flat = idx.reshape(-1)
+            _, order = torch.sort(flat, stable=True)
+            counts = torch.bincount(flat, minlength=self.e).tolist()  # host sync, as in Java
+            image = order // self.k
+            parts, start = [], 0
+            for e, c in enumerate(counts):
+                if c:
+                    parts.append(self.experts[e](x.index_select(0, image[start:start + c])))
+                    start += c
+            rows = torch.cat(parts) if len(parts) > 1 else parts[0]
+            rows = rows * gates.reshape(-1)[order].view(-1, 1, 1, 1)
+            return torch.zeros_like(x).index_add_(0, image, rows)
+        ys = torch.stack([ex(x) for ex in self.experts])  # (E, B, C, H, W)
+        picked = ys[idx, torch.arange(b, device=x.device).unsqueeze(1)]  # (B, k, C, H, W)
+        return (picked * gates.view(b, self.k, 1, 1, 1)).sum(1)
+
+
+def balance_loss(layer):
+    logits, probs, idx = layer.last
+    frac = torch.bincount(idx.reshape(-1), minlength=layer.e).float() / idx.numel()
+    return layer.e * (probs.mean(0) * frac).sum()
+
+
+def z_loss(layer):
+    return torch.logsumexp(layer.last[0], 1).square().mean()
+
+
+class MoeCnn(nn.Module):
+    def __init__(self, w, experts, k, dispatch, classes=10):
+        super().__init__()
+        w1, w2, w3 = w
+        self.moe2 = MoeLayer(w2, experts, k, dispatch)
+        self.moe3 = MoeLayer(w3, experts, k, dispatch)
+        self.features = nn.Sequential(
+            conv_bn(3, w1), nn.ReLU(), Residual(w1),
+            conv_bn(w1, w2, 2), nn.ReLU(), self.moe2,
+            conv_bn(w2, w3, 2), nn.ReLU(), self.moe3,
+            nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.head = nn.Linear(w3, classes)
+
+    def forward(self, x):
+        return self.head(self.features(x))
+
+
+def flops_per_image(w, k, classes=10):
+    """Forward FLOPs per 32x32 image; the formula of MoeResNet.Config.flopsPerImage()."""
+    side = [32, 16, 8]
+    macs = 32 * 32 * 27 * w[0]
+    for s in range(3):
+        hw = side[s] ** 2
+        if s > 0:
+            macs += hw * 9 * w[s - 1] * w[s]
+        macs += (k if s > 0 else 1) * 2 * hw * 9 * w[s] * w[s]
+    macs += w[2] * classes
+    return 2 * macs
+
+
+def timed(fn, warmup, iters, seconds):
+    scores = []
+    for i in range(warmup + iters):
+        n, t0 = 0, time.perf_counter()
+        while True:
+            fn()
+            n += 1
+            el = time.perf_counter() - t0
+            if el >= seconds:
+                break
+        if i >= warmup:
+            scores.append(1000.0 * el / n)
+    return scores
+
+
+def result(name, params, scores):
+    return {"benchmark": "pytorch." + name, "mode": "avgt", "params": params,
+            "primaryMetric": {"score": statistics.median(scores), "scoreUnit": "ms/op",
+                              "rawData": [scores]}}
+
+
+def bench_layer(a, dev, out):
+    torch.manual_seed(7)
+    for variant in a.variant.split(","):
+        for e in ([0] if variant == "PLAIN" else [int(v) for v in a.experts.split(",")]):
+            for k in [int(v) for v in a.topk.split(",")]:
+                for b in [int(v) for v in a.batch.split(",")]:
+                    if variant == "PLAIN":
+                        block = nn.Sequential(*[Residual(a.channels) for _ in range(k)])
+                    else:
+                        block = MoeLayer(a.channels, e, k, variant)
+                    block = block.to(dev).train()
+                    x = torch.randn(b, a.channels, a.size, a.size, device=dev)
+                    w = torch.randn_like(x)
+                    p0 = next(block.parameters())
+
+                    def call():
+                        loss = (block(x) * w).sum()
+                        loss.backward()
+                        return loss.item() + p0.grad.reshape(-1)[0].item()
+
+                    params = {"dispatch": variant, "experts": str(e), "topK": str(k), "batch": str(b),
+                              "channels": str(a.channels), "size": str(a.size)}
+                    params.update(common(a))
+                    s = timed(call, a.warmup, a.iters, a.time)
+                    out.append(result("moeLayer" if variant != "PLAIN" else "plainBaseline", params, s))
+                    print(json.dumps(out[-1]["params"]), "%.2f ms/op" % out[-1]["primaryMetric"]["score"],
+                          flush=True)
+
+
+def bench_train(a, dev, out):
+    torch.manual_seed(5)
+    w = (a.width, 2 * a.width, 4 * a.width)
+    k, e, b = int(a.topk.split(",")[-1]), int(a.experts.split(",")[0]), int(a.batch.split(",")[-1])
+    model = MoeCnn(w, e, k, a.variant.split(",")[0]).to(dev).train()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    x = torch.randn(b, 3, 32, 32, device=dev)
+    y = torch.randint(0, 10, (b,), device=dev)
+    layers = [model.moe2, model.moe3]
+    p0 = next(model.parameters())
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        pred = model(x)
+        loss = F.cross_entropy(pred, y)
+        loss = loss + 1e-2 * sum(balance_loss(m) for m in layers) / 2 + 1e-3 * sum(z_loss(m) for m in layers) / 2
+        loss.backward()
+        opt.step()
+        return loss.item() + p0.reshape(-1)[0].item()
+
+    params = {"width": str(a.width), "experts": str(e), "topK": str(k), "batch": str(b),
+              "dispatch": a.variant.split(",")[0], "flopsPerImage": str(flops_per_image(w, k))}
+    params.update(common(a))
+    out.append(result("trainingStep", params, timed(step, a.warmup, a.iters, a.time)))
+    print(json.dumps(params), "%.2f ms/op" % out[-1]["primaryMetric"]["score"], flush=True)
+    m = torch.randn(a.n, a.n, device=dev)
+    m2 = torch.randn(a.n, a.n, device=dev)
+    params = {"n": str(a.n)}
+    params.update(common(a))
+    out.append(result("matmulCeiling", params, timed(lambda: (m @ m2)[0, 0].item(), a.warmup, a.iters, a.time)))
+    print(json.dumps(params), "%.2f ms/op" % out[-1]["primaryMetric"]["score"], flush=True)
+
+
+def common(a):
+    return {"threads": str(torch.get_num_threads()), "device": a.device,
+            "torch": torch.__version__,
+            "gpuName": torch.cuda.get_device_name(0) if a.device == "gpu" else platform.processor()}
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("bench", choices=["layer", "train"])
+    p.add_argument("--variant", default="SPARSE,DENSE,PLAIN", help="layer: SPARSE,DENSE,PLAIN; train: dispatch")
+    p.add_argument("--experts", default="8")
+    p.add_argument("--topk", default="2")
+    p.add_argument("--batch", default="128")
+    p.add_argument("--channels", type=int, default=64)
+    p.add_argument("--size", type=int, default=16)
+    p.add_argument("--width", type=int, default=16, help="train: stage-1 width (16 -> 16,32,64)")
+    p.add_argument("--n", type=int, default=2048, help="train: matmul size of the ceiling")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--iters", type=int, default=3)
+    p.add_argument("--time", type=float, default=2.0, help="seconds per iteration")
+    p.add_argument("--json", help="write the results here (a JSON list)")
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    dev = torch.device("cuda" if a.device == "gpu" else "cpu")
+    out = []
+    (bench_layer if a.bench == "layer" else bench_train)(a, dev, out)
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(out, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

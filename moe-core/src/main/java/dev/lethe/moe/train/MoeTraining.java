@@ -1,0 +1,285 @@
+package dev.lethe.moe.train;
+
+import ai.djl.Model;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Block;
+import ai.djl.training.DefaultTrainingConfig;
+import ai.djl.training.EasyTrain;
+import ai.djl.training.Trainer;
+import ai.djl.training.dataset.Batch;
+import ai.djl.training.dataset.Dataset;
+import ai.djl.training.dataset.RandomAccessDataset;
+import ai.djl.training.loss.Loss;
+import ai.djl.training.optimizer.Optimizer;
+import ai.djl.training.tracker.CosineTracker;
+import ai.djl.training.tracker.Tracker;
+import ai.djl.training.tracker.WarmUpTracker;
+import ai.djl.translate.TranslateException;
+import com.google.common.base.Preconditions;
+import dev.lethe.moe.MoeBlock;
+import dev.lethe.moe.MoeBlocks;
+import dev.lethe.moe.MoeTrainingLoss;
+import dev.lethe.moe.Routing;
+import dev.lethe.moe.RoutingStats;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Trains a classifier with a {@link TrainingRecipe} through DJL's {@link Trainer}: so the devices
+ * (and DJL's multi-device data parallelism), listeners and evaluators of DJL apply.
+ *
+ * <p>Per batch: {@link EasyTrain#trainBatch} then {@link Trainer#step()}, each batch closed after
+ * use (memory stays flat). Per epoch: validation accuracy and the inference routing statistics of
+ * every MoE layer on the validation data. A non-finite loss stops training with an {@link
+ * IllegalStateException} that names the epoch and batch.
+ */
+public final class MoeTraining {
+
+    private MoeTraining() {}
+
+    /**
+     * Trains a model in place.
+     *
+     * @param model the model, its block initialised (e.g. {@link
+     *     dev.lethe.moe.MoeResNet#newModel})
+     * @param train the training data; batches of (B, C, H, W) images and (B) class labels; its
+     *     batch size should equal the recipe's (the schedule counts {@code ceil(size / batchSize)}
+     *     steps per epoch)
+     * @param validation validation data, or null
+     * @param numClasses the number of classes (for routing histograms)
+     * @param recipe the recipe
+     * @param progress progress listener
+     * @return the history
+     * @throws IOException if the data cannot be read
+     * @throws TranslateException if a batch cannot be made
+     * @throws IllegalStateException if the loss becomes NaN or infinite
+     */
+    public static TrainingHistory fit(
+            Model model,
+            RandomAccessDataset train,
+            Dataset validation,
+            int numClasses,
+            TrainingRecipe recipe,
+            TrainingProgress progress)
+            throws IOException, TranslateException {
+        Preconditions.checkNotNull(model, "model must not be null");
+        Preconditions.checkNotNull(train, "train must not be null");
+        Preconditions.checkNotNull(recipe, "recipe must not be null");
+        Block block = model.getBlock();
+        Preconditions.checkArgument(
+                block != null && block.isInitialized(),
+                "the model's block must be initialised before training");
+        Preconditions.checkArgument(train.size() > 0, "the training data is empty");
+        int batches = Math.toIntExact((train.size() + recipe.batchSize() - 1) / recipe.batchSize());
+        int totalSteps = batches * recipe.epochs();
+        Map<String, MoeBlock> layers = MoeBlocks.find(block);
+
+        Loss task = Loss.softmaxCrossEntropyLoss("task");
+        MoeTrainingLoss moeLoss = null;
+        RecordingLoss plainLoss = new RecordingLoss(task);
+        Loss loss = plainLoss;
+        if (!layers.isEmpty()) {
+            moeLoss =
+                    MoeTrainingLoss.builder(task, block)
+                            .optBalance(recipe.balance())
+                            .optZLoss(recipe.zLoss())
+                            .optMutualInformation(recipe.mutualInformation(), recipe.temperature())
+                            .build();
+            loss = moeLoss;
+        }
+        Optimizer optimizer =
+                RouterAwareOptimizer.of(
+                        block,
+                        optimizer(recipe, recipe.weightDecay(), schedule(recipe, batches, totalSteps)),
+                        optimizer(recipe, recipe.routerWeightDecay(), schedule(recipe, batches, totalSteps)));
+        DefaultTrainingConfig config = new DefaultTrainingConfig(loss).optOptimizer(optimizer);
+
+        List<EpochResult> results = new ArrayList<>();
+        long runStart = System.nanoTime();
+        try (Trainer trainer = model.newTrainer(config)) {
+            Shape[] inputShapes = block.getInputShapes();
+            if (inputShapes != null) {
+                trainer.initialize(inputShapes);
+            }
+            int done = 0;
+            for (int epoch = 1; epoch <= recipe.epochs(); epoch++) {
+                long epochStart = System.nanoTime();
+                Map<String, Double> sums = new LinkedHashMap<>();
+                long images = 0;
+                int batch = 0;
+                for (Batch b : trainer.iterateDataset(train)) {
+                    try (b) {
+                        EasyTrain.trainBatch(trainer, b);
+                        trainer.step();
+                        images += b.getSize();
+                    }
+                    batch++;
+                    done++;
+                    Map<String, Float> values =
+                            moeLoss != null ? moeLoss.lastValues() : Map.of("task", plainLoss.last);
+                    for (Map.Entry<String, Float> v : values.entrySet()) {
+                        if (!Float.isFinite(v.getValue())) {
+                            throw new IllegalStateException(
+                                    "training diverged: the "
+                                            + v.getKey()
+                                            + " loss is "
+                                            + v.getValue()
+                                            + " at epoch "
+                                            + epoch
+                                            + ", batch "
+                                            + batch
+                                            + "; lower the learning rate ("
+                                            + recipe.learningRate()
+                                            + ")");
+                        }
+                        sums.merge(v.getKey(), v.getValue().doubleValue(), Double::sum);
+                    }
+                    double elapsed = (System.nanoTime() - epochStart) / 1e9;
+                    double perStep = (System.nanoTime() - runStart) / 1e9 / done;
+                    progress.onBatch(
+                            epoch,
+                            recipe.epochs(),
+                            batch,
+                            batches,
+                            images / Math.max(elapsed, 1e-9),
+                            values.getOrDefault("task", Float.NaN),
+                            perStep * (totalSteps - done));
+                }
+                double seconds = (System.nanoTime() - epochStart) / 1e9;
+                Map<String, Double> means = new LinkedHashMap<>();
+                for (Map.Entry<String, Double> s : sums.entrySet()) {
+                    means.put(s.getKey(), s.getValue() / Math.max(batch, 1));
+                }
+                Map<String, RoutingStats> routing = new LinkedHashMap<>();
+                double accuracy =
+                        validation == null
+                                ? Double.NaN
+                                : validate(trainer, validation, layers, numClasses, routing);
+                trainer.notifyListeners(listener -> listener.onEpoch(trainer));
+                EpochResult result =
+                        new EpochResult(
+                                epoch,
+                                recipe.epochs(),
+                                means,
+                                accuracy,
+                                seconds,
+                                images / Math.max(seconds, 1e-9),
+                                routing);
+                results.add(result);
+                progress.onEpoch(result);
+            }
+        }
+        return new TrainingHistory(recipe, results, (System.nanoTime() - runStart) / 1e9);
+    }
+
+    /**
+     * Runs a model in inference mode over a data set and measures accuracy and the routing of every
+     * MoE layer.
+     *
+     * @param trainer a trainer of the model
+     * @param data the data
+     * @param layers the MoE layers by path
+     * @param numClasses number of classes
+     * @param routingOut receives one {@link RoutingStats} per layer
+     * @return accuracy in [0, 1]
+     * @throws IOException if the data cannot be read
+     * @throws TranslateException if a batch cannot be made
+     */
+    static double validate(
+            Trainer trainer,
+            Dataset data,
+            Map<String, MoeBlock> layers,
+            int numClasses,
+            Map<String, RoutingStats> routingOut)
+            throws IOException, TranslateException {
+        Map<String, RoutingStats.Accumulator> acc = new LinkedHashMap<>();
+        for (Map.Entry<String, MoeBlock> e : layers.entrySet()) {
+            acc.put(e.getKey(), RoutingStats.accumulator(e.getValue().getNumExperts(), numClasses));
+        }
+        long correct = 0;
+        long total = 0;
+        for (Batch b : trainer.iterateDataset(data)) {
+            try (b) {
+                NDList preds = trainer.evaluate(b.getData());
+                long[] predicted = preds.head().argMax(1).toLongArray();
+                int[] labels = toIntLabels(b.getLabels().head());
+                for (int i = 0; i < labels.length; i++) {
+                    correct += predicted[i] == labels[i] ? 1 : 0;
+                }
+                total += labels.length;
+                for (Map.Entry<String, MoeBlock> e : layers.entrySet()) {
+                    Routing r = e.getValue().lastRouting(preds.head().getDevice()).orElseThrow();
+                    acc.get(e.getKey()).add(r, labels);
+                }
+            }
+        }
+        for (Map.Entry<String, RoutingStats.Accumulator> e : acc.entrySet()) {
+            routingOut.put(e.getKey(), e.getValue().snapshot());
+        }
+        return total == 0 ? Double.NaN : correct / (double) total;
+    }
+
+    /**
+     * @param labels (B) labels of any numeric type
+     * @return the labels as ints
+     */
+    public static int[] toIntLabels(NDArray labels) {
+        long[] l = labels.toType(DataType.INT64, false).toLongArray();
+        int[] out = new int[l.length];
+        for (int i = 0; i < l.length; i++) {
+            out[i] = Math.toIntExact(l[i]);
+        }
+        return out;
+    }
+
+    /** A task loss that remembers its last value (for models without MoE layers). */
+    private static final class RecordingLoss extends Loss {
+        private final Loss delegate;
+        private volatile float last = Float.NaN;
+
+        RecordingLoss(Loss delegate) {
+            super(delegate.getName());
+            this.delegate = delegate;
+        }
+
+        @Override
+        public NDArray evaluate(NDList labels, NDList predictions) {
+            NDArray value = delegate.evaluate(labels, predictions);
+            last = value.getFloat();
+            return value;
+        }
+    }
+
+    private static Tracker schedule(TrainingRecipe recipe, int batchesPerEpoch, int totalSteps) {
+        int warmup = Math.round(recipe.warmupEpochs() * batchesPerEpoch);
+        Tracker cosine =
+                CosineTracker.builder()
+                        .setBaseValue(recipe.learningRate())
+                        .optFinalValue(0f)
+                        .setMaxUpdates(Math.max(1, totalSteps - warmup))
+                        .build();
+        if (warmup == 0) {
+            return cosine;
+        }
+        return WarmUpTracker.builder()
+                .setMainTracker(cosine)
+                .optWarmUpSteps(warmup)
+                .optWarmUpBeginValue(recipe.learningRate() / Math.max(warmup, 1))
+                .build();
+    }
+
+    private static Optimizer optimizer(TrainingRecipe recipe, float weightDecay, Tracker lr) {
+        // heavy-ball momentum: DJL's PyTorch engine does not implement the Nesterov (NAG) update
+        return Optimizer.sgd()
+                .setLearningRateTracker(lr)
+                .optMomentum(recipe.momentum())
+                .optWeightDecays(weightDecay)
+                .build();
+    }
+}

@@ -1,0 +1,305 @@
+package dev.lethe.moe.train;
+
+import com.google.common.base.Preconditions;
+import com.google.gson.Gson;
+
+/**
+ * How to train a model: the optimiser, schedule and router losses, recorded with every trained
+ * model. Immutable; {@link #toBuilder()} makes variants.
+ *
+ * <p>Defaults (the "plain" recipe): SGD with momentum 0.9 (heavy ball: DJL's PyTorch engine has no Nesterov update), learning rate 0.1 with a linear
+ * warm-up over the first epoch and a cosine decay to 0, weight decay 5e-4 on every parameter except
+ * the MoE routers (which get none), batch 128, 10 epochs, Switch load balancing 1e-2, router z-loss
+ * 1e-3, no mutual-information loss. {@link #forgetReady()} adds class-aware routing (the
+ * routing–label mutual-information loss, weight 0.5 at temperature 0.5).
+ */
+public final class TrainingRecipe {
+
+    private static final Gson GSON = new Gson();
+
+    private int epochs;
+    private int batchSize;
+    private float learningRate;
+    private float momentum;
+    private float weightDecay;
+    private float routerWeightDecay;
+    private float warmupEpochs;
+    private float balance;
+    private float zLoss;
+    private float mutualInformation;
+    private float temperature;
+    private long seed;
+
+    private TrainingRecipe() {}
+
+    /** @return a builder with the default (plain) recipe */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** @return the plain recipe with the default settings */
+    public static TrainingRecipe plain() {
+        return builder().build();
+    }
+
+    /** @return the plain recipe plus class-aware routing (mutual information 0.5, T = 0.5) */
+    public static TrainingRecipe forgetReady() {
+        return builder().optMutualInformation(0.5f, 0.5f).build();
+    }
+
+    /** @return the number of epochs */
+    public int epochs() {
+        return epochs;
+    }
+
+    /** @return the batch size */
+    public int batchSize() {
+        return batchSize;
+    }
+
+    /** @return the peak learning rate */
+    public float learningRate() {
+        return learningRate;
+    }
+
+    /** @return the SGD momentum */
+    public float momentum() {
+        return momentum;
+    }
+
+    /** @return the weight decay of non-router parameters */
+    public float weightDecay() {
+        return weightDecay;
+    }
+
+    /** @return the weight decay of router parameters (default 0) */
+    public float routerWeightDecay() {
+        return routerWeightDecay;
+    }
+
+    /** @return the warm-up length in epochs */
+    public float warmupEpochs() {
+        return warmupEpochs;
+    }
+
+    /** @return the load-balancing loss weight */
+    public float balance() {
+        return balance;
+    }
+
+    /** @return the router z-loss weight */
+    public float zLoss() {
+        return zLoss;
+    }
+
+    /** @return the mutual-information loss weight (0 = plain MoE) */
+    public float mutualInformation() {
+        return mutualInformation;
+    }
+
+    /** @return the temperature of the mutual-information loss */
+    public float temperature() {
+        return temperature;
+    }
+
+    /** @return the seed of initialisation, routing noise and data order */
+    public long seed() {
+        return seed;
+    }
+
+    /** @return the name of the recipe family: "forget-ready" with MI loss, else "plain" */
+    public String name() {
+        return mutualInformation > 0 ? "forget-ready" : "plain";
+    }
+
+    /** @return a builder starting from this recipe */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.r = GSON.fromJson(GSON.toJson(this), TrainingRecipe.class);
+        return b;
+    }
+
+    /** @return the recipe as JSON */
+    public String toJson() {
+        return GSON.toJson(this);
+    }
+
+    /**
+     * @param json JSON written by {@link #toJson()}
+     * @return the recipe
+     */
+    public static TrainingRecipe fromJson(String json) {
+        TrainingRecipe r = GSON.fromJson(json, TrainingRecipe.class);
+        r.validate();
+        return r;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof TrainingRecipe && toJson().equals(((TrainingRecipe) o).toJson());
+    }
+
+    @Override
+    public int hashCode() {
+        return toJson().hashCode();
+    }
+
+    @Override
+    public String toString() {
+        return name() + toJson();
+    }
+
+    private void validate() {
+        Preconditions.checkArgument(epochs >= 1, "epochs (%s) must be >= 1", epochs);
+        Preconditions.checkArgument(batchSize >= 1, "batchSize (%s) must be >= 1", batchSize);
+        Preconditions.checkArgument(
+                learningRate > 0 && Float.isFinite(learningRate),
+                "learningRate (%s) must be finite and > 0",
+                learningRate);
+        Preconditions.checkArgument(
+                momentum >= 0 && momentum < 1, "momentum (%s) must be in [0, 1)", momentum);
+        Preconditions.checkArgument(weightDecay >= 0, "weightDecay (%s) must be >= 0", weightDecay);
+        Preconditions.checkArgument(
+                routerWeightDecay >= 0, "routerWeightDecay (%s) must be >= 0", routerWeightDecay);
+        Preconditions.checkArgument(
+                warmupEpochs >= 0 && warmupEpochs <= epochs,
+                "warmupEpochs (%s) must be in [0, epochs (%s)]",
+                (Object) warmupEpochs,
+                (Object) epochs);
+        Preconditions.checkArgument(balance >= 0, "balance (%s) must be >= 0", balance);
+        Preconditions.checkArgument(zLoss >= 0, "zLoss (%s) must be >= 0", zLoss);
+        Preconditions.checkArgument(
+                mutualInformation >= 0, "mutualInformation (%s) must be >= 0", mutualInformation);
+        Preconditions.checkArgument(temperature > 0, "temperature (%s) must be > 0", temperature);
+    }
+
+    /** Builds a {@link TrainingRecipe}. */
+    public static final class Builder {
+        private TrainingRecipe r = new TrainingRecipe();
+
+        Builder() {
+            r.epochs = 10;
+            r.batchSize = 128;
+            r.learningRate = 0.1f;
+            r.momentum = 0.9f;
+            r.weightDecay = 5e-4f;
+            r.routerWeightDecay = 0f;
+            r.warmupEpochs = 1f;
+            r.balance = 1e-2f;
+            r.zLoss = 1e-3f;
+            r.mutualInformation = 0f;
+            r.temperature = 0.5f;
+        }
+
+        /**
+         * @param epochs epochs, &gt;= 1; default 10
+         * @return this builder
+         */
+        public Builder optEpochs(int epochs) {
+            r.epochs = epochs;
+            return this;
+        }
+
+        /**
+         * @param batchSize batch size; default 128
+         * @return this builder
+         */
+        public Builder optBatchSize(int batchSize) {
+            r.batchSize = batchSize;
+            return this;
+        }
+
+        /**
+         * @param learningRate peak learning rate; default 0.1
+         * @return this builder
+         */
+        public Builder optLearningRate(float learningRate) {
+            r.learningRate = learningRate;
+            return this;
+        }
+
+        /**
+         * @param momentum SGD momentum in [0, 1); default 0.9
+         * @return this builder
+         */
+        public Builder optMomentum(float momentum) {
+            r.momentum = momentum;
+            return this;
+        }
+
+        /**
+         * @param weightDecay weight decay of non-router parameters; default 5e-4
+         * @return this builder
+         */
+        public Builder optWeightDecay(float weightDecay) {
+            r.weightDecay = weightDecay;
+            return this;
+        }
+
+        /**
+         * @param weightDecay weight decay of router parameters; default 0 (recommended)
+         * @return this builder
+         */
+        public Builder optRouterWeightDecay(float weightDecay) {
+            r.routerWeightDecay = weightDecay;
+            return this;
+        }
+
+        /**
+         * @param epochs linear warm-up length in epochs; default 1
+         * @return this builder
+         */
+        public Builder optWarmupEpochs(float epochs) {
+            r.warmupEpochs = epochs;
+            return this;
+        }
+
+        /**
+         * @param weight Switch load-balancing loss weight; default 1e-2
+         * @return this builder
+         */
+        public Builder optBalance(float weight) {
+            r.balance = weight;
+            return this;
+        }
+
+        /**
+         * @param weight router z-loss weight; default 1e-3
+         * @return this builder
+         */
+        public Builder optZLoss(float weight) {
+            r.zLoss = weight;
+            return this;
+        }
+
+        /**
+         * @param weight mutual-information loss weight; default 0 (off)
+         * @param temperature its softmax temperature; default 0.5
+         * @return this builder
+         */
+        public Builder optMutualInformation(float weight, float temperature) {
+            r.mutualInformation = weight;
+            r.temperature = temperature;
+            return this;
+        }
+
+        /**
+         * @param seed seed; default 0
+         * @return this builder
+         */
+        public Builder optSeed(long seed) {
+            r.seed = seed;
+            return this;
+        }
+
+        /**
+         * @return the recipe
+         * @throws IllegalArgumentException naming the first invalid setting
+         */
+        public TrainingRecipe build() {
+            TrainingRecipe out = GSON.fromJson(GSON.toJson(r), TrainingRecipe.class);
+            out.validate();
+            return out;
+        }
+    }
+}
