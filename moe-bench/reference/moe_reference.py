@@ -8,6 +8,7 @@ Same shapes and the same algorithm as dev.lethe.moe (moe-core):
   SPARSE   sort positions by expert (stable), gather each expert's images (index_select),
            run the expert, weight by the gates, index_add back to the images
   DENSE    every expert on every image, then gather the routed rows and weight them
+  SPARSE_ADV  diagnostic: SPARSE with Lethe's exact op sequence (advanced indexing, no index_add)
   PLAIN    k residual blocks in sequence (the per-image work of k experts; the baseline)
   expert   relu(x + bn(conv3x3(relu(bn(conv3x3(x))))))
   CNN      stem conv3x3(3->w1) BN ReLU | residual(w1) | conv3x3/2 BN ReLU, MoE(w2)
@@ -91,6 +92,24 @@ class MoeLayer(nn.Module):
             rows = torch.cat(parts) if len(parts) > 1 else parts[0]
             rows = rows * gates.reshape(-1)[order].view(-1, 1, 1, 1)
             return torch.zeros_like(x).index_add_(0, image, rows)
+        if self.dispatch == "SPARSE_ADV":
+            # diagnostic: Lethe's op sequence (advanced-indexing gather per expert, concat, inverse
+            # permutation by advanced indexing, weight, reshape-sum); their backward is
+            # index_put_(accumulate=True) instead of index_add_
+            flat = idx.reshape(-1)
+            _, order = torch.sort(flat, stable=True)
+            counts = torch.bincount(flat, minlength=self.e).tolist()
+            image = order // self.k
+            inverse = torch.empty_like(order)
+            inverse[order] = torch.arange(order.numel(), device=x.device)
+            parts, start = [], 0
+            for e, c in enumerate(counts):
+                if c:
+                    parts.append(self.experts[e](x[image[start:start + c]]))
+                    start += c
+            rows = (torch.cat(parts) if len(parts) > 1 else parts[0])[inverse]
+            rows = rows * gates.reshape(-1, 1, 1, 1)
+            return rows.reshape(b, self.k, *rows.shape[1:]).sum(1)
         ys = torch.stack([ex(x) for ex in self.experts])  # (E, B, C, H, W)
         picked = ys[idx, torch.arange(b, device=x.device).unsqueeze(1)]  # (B, k, C, H, W)
         return (picked * gates.view(b, self.k, 1, 1, 1)).sum(1)

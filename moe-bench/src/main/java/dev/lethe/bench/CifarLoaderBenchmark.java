@@ -37,9 +37,10 @@ import org.openjdk.jmh.annotations.Warmup;
  *
  * <ul>
  *   <li>{@code epoch}: the {@link CifarDataset} path that training uses.
- *   <li>{@code epochTensorNormalise}: the alternative design, for comparison: bytes gathered on the
- *       host (no augmentation, so a lower bound on its cost), then uint8 NDArray, cast and
- *       normalisation as libtorch ops.
+ *   <li>{@code epochTensorNormalise} and {@code epochHostNormalise}: the two places normalisation can
+ *       happen, compared on the same shuffled gather without augmentation: a uint8 NDArray cast and
+ *       normalised by libtorch (the design {@code CifarDataset} uses), or a float[] normalised on the
+ *       host through a look-up table and handed to libtorch as a float32 NDArray (4&times; the bytes).
  *   <li>{@code baseline}: reading each image's label byte only, the floor of any loader.
  * </ul>
  *
@@ -71,6 +72,7 @@ public class CifarLoaderBenchmark {
     private byte[] labels;
     private NDArray mean;
     private NDArray std;
+    private float[] lut;
 
     /** Builds 50,000 random images with labels {@code i % 10}, and the training view over them. */
     @Setup(Level.Trial)
@@ -98,6 +100,12 @@ public class CifarLoaderBenchmark {
         manager = NDManager.newBaseManager();
         mean = manager.create(CifarVariant.CIFAR10.mean(), new Shape(1, 3, 1, 1));
         std = manager.create(CifarVariant.CIFAR10.std(), new Shape(1, 3, 1, 1));
+        lut = new float[3 * 256];
+        for (int c = 0; c < 3; c++) {
+            for (int v = 0; v < 256; v++) {
+                lut[c * 256 + v] = (v / 255f - CifarVariant.CIFAR10.mean()[c]) / CifarVariant.CIFAR10.std()[c];
+            }
+        }
     }
 
     /** Frees the arrays. */
@@ -136,17 +144,7 @@ public class CifarLoaderBenchmark {
     public float epochTensorNormalise() {
         float sum = 0;
         byte[] gathered = new byte[BATCH * 3072];
-        int[] order = new int[IMAGES];
-        for (int i = 0; i < IMAGES; i++) {
-            order[i] = i;
-        }
-        SplittableRandom random = new SplittableRandom(7);
-        for (int i = IMAGES - 1; i > 0; i--) {
-            int j = random.nextInt(i + 1);
-            int t = order[i];
-            order[i] = order[j];
-            order[j] = t;
-        }
+        int[] order = shuffled();
         for (int start = 0; start < IMAGES; start += BATCH) {
             int n = Math.min(BATCH, IMAGES - start);
             for (int j = 0; j < n; j++) {
@@ -160,6 +158,48 @@ public class CifarLoaderBenchmark {
             }
         }
         return sum;
+    }
+
+    /**
+     * One epoch of gathered bytes normalised on the host into a float[] (no augmentation).
+     *
+     * @return a sum of one float per batch
+     */
+    @Benchmark
+    @OperationsPerInvocation(IMAGES)
+    public float epochHostNormalise() {
+        float sum = 0;
+        int[] order = shuffled();
+        for (int start = 0; start < IMAGES; start += BATCH) {
+            int n = Math.min(BATCH, IMAGES - start);
+            float[] out = new float[n * 3072];
+            for (int j = 0; j < n; j++) {
+                int src = order[start + j] * 3072;
+                for (int k = 0; k < 3072; k++) {
+                    out[j * 3072 + k] = lut[(k >> 10) * 256 + (pixels[src + k] & 0xff)];
+                }
+            }
+            try (NDManager step = manager.newSubManager()) {
+                NDArray x = step.create(out, new Shape(n, 3, 32, 32));
+                sum += x.getFloat(0, 0, 0, 0);
+            }
+        }
+        return sum;
+    }
+
+    private static int[] shuffled() {
+        int[] order = new int[IMAGES];
+        for (int i = 0; i < IMAGES; i++) {
+            order[i] = i;
+        }
+        SplittableRandom random = new SplittableRandom(7);
+        for (int i = IMAGES - 1; i > 0; i--) {
+            int j = random.nextInt(i + 1);
+            int t = order[i];
+            order[i] = order[j];
+            order[j] = t;
+        }
+        return order;
     }
 
     /**

@@ -9,6 +9,7 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.dataset.Batch;
 import ai.djl.training.dataset.Dataset;
@@ -17,6 +18,7 @@ import ai.djl.training.dataset.Record;
 import ai.djl.training.dataset.Sampler;
 import ai.djl.util.Progress;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.Arrays;
@@ -45,7 +47,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * Dataset.Usage#TEST} is the test file. The same {@code splitSeed} always gives the same split.
  *
  * <p><b>Batches.</b> {@link #getData(NDManager)} yields {@link Batch}es whose data is ONE float32
- * NDArray of shape (B, 3, 32, 32), filled from the bytes in a single host pass, and whose labels are a
+ * NDArray of shape (B, 3, 32, 32), made from the batch's bytes gathered (and augmented) on the host
+ * into one uint8 array that libtorch then casts and normalises in place, and whose labels are a
  * float32 NDArray of shape (B) holding class ids (DJL's {@code Cifar10} convention, fit for {@code
  * SoftmaxCrossEntropyLoss} and {@code Accuracy}). Each batch owns a sub-manager of the manager passed
  * in (on {@code optDevice}, if set); {@link Batch#close()} frees its arrays. With {@code
@@ -81,7 +84,8 @@ public final class CifarDataset extends RandomAccessDataset {
     private final int[] dropClasses;
     private final boolean augment;
     private final long augmentSeed;
-    private final float[] lut;
+    private final float[] mean;
+    private final float[] std;
     private final AtomicLong epochs = new AtomicLong();
     private volatile View view;
 
@@ -113,9 +117,8 @@ public final class CifarDataset extends RandomAccessDataset {
         this.dropClasses = builder.dropClasses;
         this.augment = builder.augment;
         this.augmentSeed = builder.augmentSeed;
-        float[] mean = builder.mean != null ? builder.mean : variant.mean();
-        float[] std = builder.std != null ? builder.std : variant.std();
-        this.lut = builder.normalize ? CifarPixels.lookup(mean, std) : CifarPixels.lookup(null, null);
+        this.mean = !builder.normalize ? null : builder.mean != null ? builder.mean : variant.mean();
+        this.std = !builder.normalize ? null : builder.std != null ? builder.std : variant.std();
         if (givenData != null) {
             view = makeView(givenData);
         }
@@ -219,9 +222,9 @@ public final class CifarDataset extends RandomAccessDataset {
         View v = prepared();
         checkElementIndex(Math.toIntExact(index), v.indices.length, "index");
         int original = v.indices[(int) index];
-        float[] image = new float[CifarVariant.IMAGE_BYTES];
-        CifarPixels.copy(v.records.pixels, original, lut, image, 0);
-        NDArray data = manager.create(image, new Shape(3, CifarPixels.SIDE, CifarPixels.SIDE));
+        byte[] image = new byte[CifarVariant.IMAGE_BYTES];
+        CifarPixels.copy(v.records.pixels, original, image, 0);
+        NDArray data = toFloat(manager, image, new Shape(3, CifarPixels.SIDE, CifarPixels.SIDE));
         NDArray label = manager.create((float) (v.records.labels[original] & 0xff));
         return new Record(new NDList(data), new NDList(label));
     }
@@ -313,25 +316,43 @@ public final class CifarDataset extends RandomAccessDataset {
             }
             List<Long> batch = positions.next();
             int n = batch.size();
-            float[] data = new float[n * CifarVariant.IMAGE_BYTES];
+            byte[] data = new byte[n * CifarVariant.IMAGE_BYTES];
             float[] labels = new float[n];
             SplittableRandom random = augment ? new SplittableRandom(mix(augmentSeed, epoch, done)) : null;
             for (int j = 0; j < n; j++) {
                 int original = v.indices[Math.toIntExact(batch.get(j))];
                 labels[j] = v.records.labels[original] & 0xff;
                 if (random != null) {
-                    CifarPixels.augment(v.records.pixels, original, lut, random, data, j * CifarVariant.IMAGE_BYTES);
+                    CifarPixels.augment(v.records.pixels, original, random, data, j * CifarVariant.IMAGE_BYTES);
                 } else {
-                    CifarPixels.copy(v.records.pixels, original, lut, data, j * CifarVariant.IMAGE_BYTES);
+                    CifarPixels.copy(v.records.pixels, original, data, j * CifarVariant.IMAGE_BYTES);
                 }
             }
             done++;
             NDManager owner = device == null ? manager.newSubManager() : manager.newSubManager(device);
-            NDArray x = owner.create(data, new Shape(n, 3, CifarPixels.SIDE, CifarPixels.SIDE));
+            NDArray x = toFloat(owner, data, new Shape(n, 3, CifarPixels.SIDE, CifarPixels.SIDE));
             NDArray y = owner.create(labels);
             return new Batch(
                     owner, new NDList(x), new NDList(y), n, dataBatchifier, labelBatchifier, done, total, batch);
         }
+    }
+
+    /**
+     * Turns image bytes into one float32 array in {@code manager}: one uint8 array, cast, divided by
+     * 255, then (if normalising) minus mean and divided by std per channel, by libtorch.
+     */
+    private NDArray toFloat(NDManager manager, byte[] bytes, Shape shape) {
+        NDArray x = manager.create(ByteBuffer.wrap(bytes), shape, DataType.UINT8);
+        NDArray y = x.toType(DataType.FLOAT32, false).divi(255f);
+        x.close();
+        if (mean != null) {
+            Shape channels = new Shape(3, 1, 1);
+            try (NDArray m = manager.create(mean, channels);
+                    NDArray s = manager.create(std, channels)) {
+                y.subi(m).divi(s);
+            }
+        }
+        return y;
     }
 
     static long mix(long seed, long epoch, long batch) {

@@ -225,6 +225,64 @@ class CifarDatasetTest {
     }
 
     @Test
+    void getData_augmented_eachImageIsAPadCropFlipOfItsSource() throws Exception {
+        CifarDataset train = builder().optAugment(true).optNormalize(false).optLimit(200).build();
+        Set<Boolean> flips = new HashSet<>();
+        int seen = 0;
+        try (NDManager step = manager.newSubManager()) {
+            for (Batch batch : train.getData(step)) {
+                try (batch) {
+                    float[] pixels = batch.getData().singletonOrThrow().toFloatArray();
+                    for (int j = 0; j < batch.getSize(); j++) {
+                        flips.add(cropOf(pixels, j * 3072, train.originalIndex(seen + j)));
+                    }
+                    seen += batch.getSize();
+                }
+            }
+        }
+        assertThat(seen).isEqualTo(200);
+        assertThat(flips).containsExactlyInAnyOrder(true, false);
+    }
+
+    /** Returns the flip of the pad-4 crop of training image {@code image} that {@code out} holds. */
+    private static boolean cropOf(float[] out, int at, int image) {
+        for (int top = 0; top <= 8; top++) {
+            for (int left = 0; left <= 8; left++) {
+                for (boolean flip : new boolean[] {false, true}) {
+                    boolean same = true;
+                    for (int k = 0; k < 3072 && same; k++) {
+                        int c = k / 1024;
+                        int y = k % 1024 / 32 + top - 4;
+                        int x = (flip ? 31 - k % 32 : k % 32) + left - 4;
+                        int raw = y < 0 || y >= 32 || x < 0 || x >= 32
+                                ? 0 : SyntheticCifar.pixel(image, c * 1024 + y * 32 + x, false);
+                        same = out[at + k] == raw / 255f;
+                    }
+                    if (same) {
+                        return flip;
+                    }
+                }
+            }
+        }
+        throw new AssertionError("batch image is no pad-crop-flip of training image " + image);
+    }
+
+    @Test
+    void getData_augmentedNormalised_padsWithNormalisedZero() throws Exception {
+        CifarDataset train = builder().optAugment(true).optLimit(128).build();
+        float[] pixels = epoch(train).get(0);
+        float red0 = (0f - 0.4914f) / 0.2470f;
+        long padded = 0;
+        for (int k = 0; k < pixels.length; k++) {
+            if (k % 3072 < 1024 && pixels[k] == red0) {
+                padded++;
+            }
+        }
+        // about 8/9 of 128 images are shifted, each padding at least 32 red pixels
+        assertThat(padded).isGreaterThan(64 * 32);
+    }
+
+    @Test
     void get_returnsChwImageAndScalarLabel() throws IOException {
         CifarDataset test = builder().optUsage(Usage.TEST).build();
         try (NDManager step = manager.newSubManager()) {

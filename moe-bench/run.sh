@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# Runs Lethe's JMH benchmarks (and the PyTorch reference) and writes their tables into
+# docs/PERFORMANCE.md and JMH's JSON into docs/results/.
+#
+#   moe-bench/run.sh [options] SET...
+#
+# SETs
+#   layer    MoE layer fwd+bwd: SPARSE vs DENSE, E 4,8,16, k 1,2, batch 32,128 + plain baseline
+#            (~8 min at 1 thread)                          -> bench-cpu.json, "## MoE layer"
+#   layer8   the same at E=8, k=2, batch 128 only (~1 min) -> bench-cpu.json, "## MoE layer"
+#   train    one training step of the MoE CNN + the 2048² matmul ceiling
+#                                                          -> bench-cpu-train.json, "## Training step"
+#   pytorch  side by side: Java and PyTorch alternately (train, then layer E=8 k=2 b=128), --rounds
+#            times, same threads                           -> pytorch-side-by-side.json
+#   gpu      train + layer8 + the PyTorch reference with device=gpu (1 s iterations)
+#                                                          -> bench-gpu.json, "## GPU"
+#
+# Options
+#   --threads N   libtorch threads (default 1; use 2 only on an idle machine)
+#   --rounds R    rounds of the side by side (default 2)
+#   --out DIR     where JSON goes (default docs/results; $OUT/results when $OUT is set)
+#   --doc FILE    the document (default docs/PERFORMANCE.md; $OUT/PERFORMANCE.md when $OUT is set)
+#   --no-build    use the existing moe-bench/target/benchmarks.jar
+# Environment
+#   BENCH_CP   a classpath to run JMH from instead of the shaded jar (the GPU kit sets it)
+#   JAVA       the java binary (default: java on PATH)
+#   PYTHON     the python with torch (default /usr/bin/python3 if it imports torch, else python3)
+#   JMH_EXTRA  extra JMH arguments
+#   BENCH_DEVICE  device of the gpu set (default gpu; cpu tests the GPU kit on a CPU machine)
+#   KIT_QUICK  when set, one short iteration per benchmark (plumbing tests)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export OPT_OUT_TRACKING=true DJL_OFFLINE=true
+
+THREADS=1 ROUNDS=2 BUILD=1 SETS=()
+OUTDIR="${OUT:+$OUT/results}"; OUTDIR="${OUTDIR:-docs/results}"
+DOC="${OUT:+$OUT/PERFORMANCE.md}"; DOC="${DOC:-docs/PERFORMANCE.md}"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --threads) THREADS="$2"; shift 2 ;;
+    --rounds) ROUNDS="$2"; shift 2 ;;
+    --out) OUTDIR="$2"; shift 2 ;;
+    --doc) DOC="$2"; shift 2 ;;
+    --no-build) BUILD=0; shift ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+    *) SETS+=("$1"); shift ;;
+  esac
+done
+[ ${#SETS[@]} -gt 0 ] || { sed -n '2,30p' "$0"; exit 2; }
+mkdir -p "$OUTDIR" "$(dirname "$DOC")"
+
+JAVA="${JAVA:-java}"
+if [ -z "${PYTHON:-}" ]; then
+  if /usr/bin/python3 -c 'import torch' 2>/dev/null; then PYTHON=/usr/bin/python3; else PYTHON=python3; fi
+fi
+if [ -n "${BENCH_CP:-}" ]; then
+  JMH=("$JAVA" -cp "$BENCH_CP" org.openjdk.jmh.Main)
+else
+  if [ "$BUILD" = 1 ] || [ ! -f moe-bench/target/benchmarks.jar ]; then
+    mvn -B -ntp -q -Pbench -Dquick -pl moe-bench -am package -DskipTests
+  fi
+  JMH=("$JAVA" -jar moe-bench/target/benchmarks.jar)
+fi
+FORK_ARGS="-Dai.djl.offline=true -Dai.djl.pytorch.num_threads=$THREADS -Dai.djl.pytorch.num_interop_threads=1 -Dorg.slf4j.simpleLogger.log.ai.djl.util.cuda.CudaUtils=error"
+TMP="$(mktemp -d)"
+trap 'rm -rf "$TMP"' EXIT
+LOGDIR="${OUT:+$OUT/logs}"; LOGDIR="${LOGDIR:-$TMP}"; mkdir -p "$LOGDIR"
+DEVICE="${BENCH_DEVICE:-gpu}"   # the device of the gpu set (cpu only to test the kit)
+ITERS="-wi 2 -i 3"
+if [ -n "${KIT_QUICK:-}" ]; then   # one short iteration each: tests the plumbing, not the speed
+  ITERS="-wi 0 -i 1"; QUICK_PY="--warmup 0 --iters 1 --time 0.5"
+fi
+N=0
+
+# jmh DEVICE ARGS... : one JMH run; its JSON goes to $TMP/jmh-N.json
+jmh() {
+  local dev="$1"; shift
+  N=$((N + 1))
+  echo "== $(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg): JMH $*" >&2
+  "${JMH[@]}" "$@" -p threads="$THREADS" -p device="$dev" -f 1 $ITERS \
+    -jvmArgsAppend "$FORK_ARGS" -rf json -rff "$TMP/jmh-$N.json" ${JMH_EXTRA:-} \
+    > "$LOGDIR/jmh-$N.log" 2>&1 || true
+  grep -E '^(Benchmark|[A-Za-z]+Benchmark\.|\[lethe-bench\])' "$LOGDIR/jmh-$N.log" >&2 || true
+  if [ ! -s "$TMP/jmh-$N.json" ] || ! grep -q primaryMetric "$TMP/jmh-$N.json"; then
+    echo "JMH run $N failed; the end of $LOGDIR/jmh-$N.log:" >&2
+    grep -v '^#' "$LOGDIR/jmh-$N.log" | grep -v '^$' | tail -40 >&2
+    return 1
+  fi
+  LAST="$TMP/jmh-$N.json"
+}
+
+# py DEVICE ARGS... : one run of the PyTorch reference
+py() {
+  local dev="$1"; shift
+  N=$((N + 1))
+  echo "== $(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg): PyTorch $*" >&2
+  "$PYTHON" moe-bench/reference/moe_reference.py "$@" --device "$dev" --threads "$THREADS" \
+    --warmup 2 --iters 3 ${QUICK_PY:-} --json "$TMP/py-$N.json" >&2
+  LAST="$TMP/py-$N.json"
+}
+
+LAYER8=(MoeLayerBenchmark -p batch=128 -p experts=8 -p topK=2)
+TRAIN=(TrainingStepBenchmark)
+
+meta() {  # the lines recorded above every table
+  local cpu; cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
+  echo --meta "date=$(date -u +%FT%TZ)"
+  echo --meta "machine=$(uname -n), ${cpu:-unknown CPU}, $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB"
+  echo --meta "load=before $LOAD_BEFORE, after $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min)"
+  echo --meta "threads=$THREADS libtorch thread(s) per process; forks: $FORK_ARGS"
+  echo --meta "command=moe-bench/run.sh --threads $THREADS $1 (JMH -f 1 $ITERS; the PyTorch reference: 2 warm-up + 3 measured iterations)"
+}
+
+report() {  # report SET OUTFILE INPUTS...
+  local set="$1" out="$2"; shift 2
+  local m=(); while IFS= read -r line; do m+=("$line"); done < <(meta "$set" | sed 's/^--meta //')
+  local args=(); for x in "${m[@]}"; do args+=(--meta "$x"); done
+  "$PYTHON" moe-bench/report.py "$set" "$@" --out "$out" --doc "$DOC" "${args[@]}"
+}
+
+for SET in "${SETS[@]}"; do
+  LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
+  case "$SET" in
+    layer)
+      jmh cpu MoeLayerBenchmark -w 1 -r 2; report layer "$OUTDIR/bench-cpu.json" "$LAST" ;;
+    layer8)
+      jmh cpu "${LAYER8[@]}" -w 1 -r 2; report layer "$OUTDIR/bench-cpu.json" "$LAST" ;;
+    train)
+      jmh cpu "${TRAIN[@]}" -w 3 -r 3; report train "$OUTDIR/bench-cpu-train.json" "$LAST" ;;
+    pytorch)
+      IN=()
+      for r in $(seq "$ROUNDS"); do
+        jmh cpu "${TRAIN[@]}" -w 3 -r 3; IN+=("$LAST")
+        py cpu train --time 3; IN+=("$LAST")
+        jmh cpu "${LAYER8[@]}" -w 1 -r 2; IN+=("$LAST")
+        py cpu layer --time 2; IN+=("$LAST")
+      done
+      report pytorch "$OUTDIR/pytorch-side-by-side.json" "${IN[@]}" ;;
+    gpu)
+      IN=()
+      if jmh "$DEVICE" TrainingStepBenchmark -w 1 -r 1; then IN+=("$LAST"); else echo "JMH on $DEVICE failed" >&2; fi
+      if jmh "$DEVICE" "${LAYER8[@]}" -w 1 -r 1; then IN+=("$LAST"); else echo "JMH on $DEVICE failed" >&2; fi
+      py "$DEVICE" train --time 1; IN+=("$LAST")
+      py "$DEVICE" layer --time 1; IN+=("$LAST")
+      report gpu "$OUTDIR/bench-gpu.json" "${IN[@]}" ;;
+    *) echo "unknown set $SET" >&2; exit 2 ;;
+  esac
+done

@@ -1,0 +1,243 @@
+package dev.lethe.unlearn;
+
+import ai.djl.Model;
+import com.google.common.collect.ImmutableList;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import dev.lethe.unlearn.profile.ExpertSelection;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * The outcome of {@link Unlearner#retrain()}: the new model, what was retrained and why, how long
+ * it took, and the audit record. Printable as a table and as JSON. The model is owned by the
+ * caller (close it); with in-place unlearning it is the caller's original model.
+ */
+public final class UnlearningResult {
+
+    /** Whether the run did something. */
+    public enum Status {
+        /** The class was unlearned. */
+        DONE,
+        /** The model already records the class as forgotten; nothing was changed. */
+        ALREADY_FORGOTTEN
+    }
+
+    private final Status status;
+    private final String message;
+    private final Model model;
+    private final Method method;
+    private final Scope scope;
+    private final int forgetClass;
+    private final String forgetClassName;
+    private final List<Integer> forgottenClasses;
+    private final ExpertSelection selection;
+    private final double seconds;
+    private final int steps;
+    private final long imagesSeen;
+    private final long trainableParameters;
+    private final long totalParameters;
+    private final double firstLoss;
+    private final double lastLoss;
+    private final AuditRecord audit;
+
+    UnlearningResult(
+            Status status,
+            String message,
+            Model model,
+            Method method,
+            Scope scope,
+            int forgetClass,
+            String forgetClassName,
+            List<Integer> forgottenClasses,
+            ExpertSelection selection,
+            double seconds,
+            int steps,
+            long imagesSeen,
+            long trainableParameters,
+            long totalParameters,
+            double firstLoss,
+            double lastLoss,
+            AuditRecord audit) {
+        this.status = status;
+        this.message = message;
+        this.model = model;
+        this.method = method;
+        this.scope = scope;
+        this.forgetClass = forgetClass;
+        this.forgetClassName = forgetClassName;
+        this.forgottenClasses = ImmutableList.copyOf(forgottenClasses);
+        this.selection = selection;
+        this.seconds = seconds;
+        this.steps = steps;
+        this.imagesSeen = imagesSeen;
+        this.trainableParameters = trainableParameters;
+        this.totalParameters = totalParameters;
+        this.firstLoss = firstLoss;
+        this.lastLoss = lastLoss;
+        this.audit = audit;
+    }
+
+    /** @return DONE, or ALREADY_FORGOTTEN when nothing had to be done */
+    public Status status() {
+        return status;
+    }
+
+    /** @return a human-readable summary line */
+    public String message() {
+        return message;
+    }
+
+    /** @return the unlearned model (the caller closes it) */
+    public Model model() {
+        return model;
+    }
+
+    /** @return the method */
+    public Method method() {
+        return method;
+    }
+
+    /** @return the scope (ALL for the fine-tune, gradient-ascent and random-label baselines) */
+    public Scope scope() {
+        return scope;
+    }
+
+    /** @return the class forgotten by this run */
+    public int forgetClass() {
+        return forgetClass;
+    }
+
+    /** @return its name */
+    public String forgetClassName() {
+        return forgetClassName;
+    }
+
+    /** @return every class the model has forgotten so far, this one included, in order */
+    public List<Integer> forgottenClasses() {
+        return forgottenClasses;
+    }
+
+    /** @return the experts that were selected (empty for baselines and head-only) */
+    public Optional<ExpertSelection> selection() {
+        return Optional.ofNullable(selection);
+    }
+
+    /** @return wall-clock seconds of the run (profiling, selection and training) */
+    public double seconds() {
+        return seconds;
+    }
+
+    /** @return optimizer steps taken */
+    public int steps() {
+        return steps;
+    }
+
+    /** @return images forwarded in training steps */
+    public long imagesSeen() {
+        return imagesSeen;
+    }
+
+    /** @return parameters that were trainable in the run */
+    public long trainableParameters() {
+        return trainableParameters;
+    }
+
+    /** @return all parameters of the model (BatchNorm statistics excluded) */
+    public long totalParameters() {
+        return totalParameters;
+    }
+
+    /** @return trainable / total parameters */
+    public double parametersRetrainedFraction() {
+        return totalParameters == 0 ? 0 : trainableParameters / (double) totalParameters;
+    }
+
+    /** @return the loss of the first step (NaN for Retrain) */
+    public double firstLoss() {
+        return firstLoss;
+    }
+
+    /** @return the loss of the last step (NaN for Retrain) */
+    public double lastLoss() {
+        return lastLoss;
+    }
+
+    /** @return the audit record */
+    public AuditRecord audit() {
+        return audit;
+    }
+
+    /** @return a printable summary table */
+    public String toTable() {
+        StringBuilder sb = new StringBuilder();
+        sb.append(message).append('\n');
+        sb.append(
+                String.format(
+                        Locale.ROOT,
+                        "method %s  scope %s  class %d (%s)  %.1f s  %d steps  %d images%n",
+                        method,
+                        scope,
+                        forgetClass,
+                        forgetClassName,
+                        seconds,
+                        steps,
+                        imagesSeen));
+        sb.append(
+                String.format(
+                        Locale.ROOT,
+                        "parameters retrained %d of %d (%.2f%%), %d parameter tensors changed%n",
+                        trainableParameters,
+                        totalParameters,
+                        100 * parametersRetrainedFraction(),
+                        audit == null ? 0 : audit.changedParameters().size()));
+        if (Double.isFinite(firstLoss)) {
+            sb.append(String.format(Locale.ROOT, "loss %.4f -> %.4f%n", firstLoss, lastLoss));
+        }
+        if (selection != null) {
+            sb.append(selection.toTable());
+        }
+        return sb.toString();
+    }
+
+    /** @return the result as JSON (the audit record included) */
+    public JsonObject toJson() {
+        JsonObject o = new JsonObject();
+        o.addProperty("status", status.name());
+        o.addProperty("message", message);
+        o.addProperty("method", method.name());
+        o.addProperty("scope", scope.name());
+        JsonObject fc = new JsonObject();
+        fc.addProperty("id", forgetClass);
+        fc.addProperty("name", forgetClassName);
+        o.add("forgetClass", fc);
+        JsonArray all = new JsonArray();
+        forgottenClasses.forEach(all::add);
+        o.add("forgottenClasses", all);
+        o.addProperty("seconds", seconds);
+        o.addProperty("steps", steps);
+        o.addProperty("imagesSeen", imagesSeen);
+        o.addProperty("trainableParameters", trainableParameters);
+        o.addProperty("totalParameters", totalParameters);
+        o.addProperty("parametersRetrainedFraction", parametersRetrainedFraction());
+        if (selection != null) {
+            o.add("selection", selection.toJson());
+        }
+        if (audit != null) {
+            o.add("audit", audit.toJson());
+        }
+        return o;
+    }
+
+    @Override
+    public String toString() {
+        return toTable();
+    }
+
+    /** @return pretty JSON */
+    public String toJsonString() {
+        return new GsonBuilder().setPrettyPrinting().create().toJson(toJson());
+    }
+}

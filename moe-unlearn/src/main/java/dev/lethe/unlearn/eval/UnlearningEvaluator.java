@@ -1,0 +1,381 @@
+package dev.lethe.unlearn.eval;
+
+import ai.djl.Model;
+import ai.djl.nn.Block;
+import com.google.common.base.Preconditions;
+import dev.lethe.moe.EmbeddingClassifier;
+import dev.lethe.unlearn.data.LabeledData;
+import java.io.IOException;
+import java.util.Arrays;
+import java.util.Random;
+
+/**
+ * Evaluates a model after class-wise forgetting by the protocol of Jia et al. (NeurIPS 2023, "Model
+ * Sparsity Can Simplify Machine Unlearning") and Fan et al. (ICLR 2024, "SalUn"): UA, RA, TA,
+ * MIA-Efficacy (hence Avg. Gap against a Retrain evaluation), the forgotten class's and every
+ * class's test accuracy, and removal in the representation, a {@link LinearProbe} refitted on the
+ * penultimate features of held-out images and scored on the test images. Output accuracy alone can
+ * reach 0 while the class is still readable in the features; the probe shows it, and the same probe
+ * on the Retrain model says how much of that is inevitable.
+ *
+ * <p>Immutable configuration, built as in DJL:
+ *
+ * <pre>{@code
+ * UnlearningEvaluator evaluator = UnlearningEvaluator.builder()
+ *         .setTrainData(train)        // D_f and D_r are derived from it
+ *         .setTestData(test)
+ *         .optProbeData(validation)   // held-out images, never used for training or unlearning
+ *         .optRetainSample(5000)      // RA on a seeded sample of D_r
+ *         .build();
+ * UnlearningEvaluation e = evaluator.evaluate(model, 3);
+ * }</pre>
+ *
+ * <p>Cost: one inference pass over D_f, the RA items (plus the MIA members not among them), the
+ * test set and the probe data; an SVM fit on 2 × min(|test|, |D_r|, miaTrainPerSide) numbers; a
+ * probe fit (see {@link LinearProbe}).
+ */
+public final class UnlearningEvaluator {
+
+    /** The value of {@code retainSample} that measures RA on the whole retain set. */
+    public static final int ALL = Integer.MAX_VALUE;
+
+    private final LabeledData train;
+    private final LabeledData test;
+    private final LabeledData probeData;
+    private final int retainSample;
+    private final int miaTrainPerSide;
+    private final int batchSize;
+    private final long seed;
+
+    private UnlearningEvaluator(Builder b) {
+        this.train = b.train;
+        this.test = b.test;
+        this.probeData = b.probeData;
+        this.retainSample = b.retainSample;
+        this.miaTrainPerSide = b.miaTrainPerSide;
+        this.batchSize = b.batchSize;
+        this.seed = b.seed;
+    }
+
+    /** @return a builder; training and test data are required */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** @return a builder holding this configuration, for a variant */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.train = train;
+        b.test = test;
+        b.probeData = probeData;
+        b.retainSample = retainSample;
+        b.miaTrainPerSide = miaTrainPerSide;
+        b.batchSize = batchSize;
+        b.seed = seed;
+        return b;
+    }
+
+    /**
+     * Evaluates a model for one forgotten class. The model is only read (inference mode).
+     *
+     * <ul>
+     *   <li>D_f = the training items of {@code forgetClass}; UA = 100 − accuracy on D_f.
+     *   <li>D_r = the other training items; RA = accuracy on D_r, or on a seeded sample of
+     *       {@code retainSample} of them.
+     *   <li>TA = accuracy on the test items of the other classes; the forgotten class's test
+     *       accuracy and the per-class test accuracies beside it.
+     *   <li>MIA-Efficacy ({@link MembershipInference}): members = the first |test| items of D_r in
+     *       index order (whether or not RA was sampled), non-members = the whole test set, scored
+     *       on D_f.
+     *   <li>Probe (only with probe data): a {@link LinearProbe} fitted on the embeddings of every
+     *       probe item, all classes included, with the evaluator's seed; its accuracy on the test
+     *       items of the forgotten class (probe recovery) and of the other classes.
+     * </ul>
+     *
+     * @param model the model; its block maps (B, 3, H, W) images to (B, numClasses) logits and,
+     *     when probe data is set, must be an {@link EmbeddingClassifier}
+     * @param forgetClass the forgotten class, in [0, numClasses)
+     * @return the evaluation, percentages in [0, 100]
+     * @throws IOException if the data cannot be read
+     * @throws IllegalArgumentException if the class is out of range or absent from the training
+     *     data, or the model does not fit the configuration
+     */
+    public UnlearningEvaluation evaluate(Model model, int forgetClass) throws IOException {
+        long start = System.nanoTime();
+        Preconditions.checkNotNull(model, "model must not be null");
+        int numClasses = train.numClasses();
+        Preconditions.checkArgument(
+                forgetClass >= 0 && forgetClass < numClasses,
+                "forgetClass (%s) must be in [0, %s)",
+                forgetClass,
+                numClasses);
+        int[] forget = train.indicesOf(forgetClass);
+        int[] retain = train.indicesExcept(forgetClass);
+        Preconditions.checkArgument(
+                forget.length > 0,
+                "forgetClass %s (%s) has no training images, so the forget set would be empty",
+                forgetClass,
+                train.classNames().get(forgetClass));
+        Preconditions.checkArgument(
+                retain.length > 0,
+                "the training data has no images outside forgetClass %s, so the retain set would be empty",
+                forgetClass);
+        checkModel(model);
+
+        int[] raItems = retainSample >= retain.length ? retain : sample(retain, retainSample, seed);
+        int[] members = Arrays.copyOf(retain, Math.min(test.size(), retain.length));
+        int[] retainItems = union(raItems, members);
+        Predictions retained = Predictions.compute(model, train, retainItems, batchSize, false);
+        Predictions forgotten = Predictions.compute(model, train, forget, batchSize, false);
+        int[] allTest = range(test.size());
+        Predictions tested = Predictions.compute(model, test, allTest, batchSize, probeData != null);
+
+        UnlearningEvaluation.Builder e = UnlearningEvaluation.builder();
+        e.forgetClass = forgetClass;
+        e.forgetClassName = train.classNames().get(forgetClass);
+        e.ua = 100.0 - forgotten.accuracy();
+        e.ra = accuracyOn(retained, retainItems, raItems);
+        e.ta = tested.accuracyExcept(forgetClass);
+        e.forgetTestAccuracy = tested.accuracyOf(forgetClass);
+        e.perClassTestAccuracy = tested.perClassAccuracy(numClasses);
+        e.mia =
+                MembershipInference.efficacy(
+                        select(retained.trueProbabilitiesView(), retainItems, members),
+                        tested.trueProbabilitiesView(),
+                        forgotten.trueProbabilitiesView(),
+                        miaTrainPerSide);
+        e.forgetSize = forget.length;
+        e.retainSize = raItems.length;
+        e.testSize = test.size();
+        e.miaTrainPerSide =
+                MembershipInference.trainPerSide(members.length, test.size(), miaTrainPerSide);
+        e.seed = seed;
+
+        if (probeData != null) {
+            Predictions held = Predictions.compute(model, probeData, range(probeData.size()), batchSize, true);
+            LinearProbe probe = LinearProbe.fit(held.embeddingsView(), probeData.labels(), numClasses, seed);
+            int[] predicted = probe.predict(tested.embeddingsView());
+            int[] labels = test.labels();
+            e.probeForgetAccuracy = accuracy(predicted, labels, forgetClass, true);
+            e.probeRetainAccuracy = accuracy(predicted, labels, forgetClass, false);
+            e.probeTrainSize = probeData.size();
+        }
+        e.seconds = (System.nanoTime() - start) / 1e9;
+        return e.build();
+    }
+
+    private void checkModel(Model model) {
+        Block block = model.getBlock();
+        Preconditions.checkArgument(block != null, "the model has no block");
+        if (block instanceof EmbeddingClassifier) {
+            int heads = ((EmbeddingClassifier) block).numClasses();
+            Preconditions.checkArgument(
+                    heads == train.numClasses(),
+                    "the model has %s classes but the data has %s",
+                    heads,
+                    train.numClasses());
+        } else {
+            Preconditions.checkArgument(
+                    probeData == null,
+                    "the linear probe needs penultimate features, but the model's block (%s) is not a"
+                            + " dev.lethe.moe.EmbeddingClassifier; implement it, or build the evaluator"
+                            + " without optProbeData",
+                    block.getClass().getName());
+        }
+    }
+
+    /** The accuracy, in percent, of the predictions of {@code items} among those of {@code all}. */
+    private static double accuracyOn(Predictions predictions, int[] all, int[] items) {
+        int[] labels = predictions.labels();
+        int[] predicted = predictions.predicted();
+        int correct = 0;
+        for (int item : items) {
+            int i = Arrays.binarySearch(all, item);
+            correct += predicted[i] == labels[i] ? 1 : 0;
+        }
+        return 100.0 * correct / items.length;
+    }
+
+    /** The values of {@code items} among the values of {@code all} (ascending item indices). */
+    private static float[] select(float[] values, int[] all, int[] items) {
+        float[] out = new float[items.length];
+        for (int j = 0; j < items.length; j++) {
+            out[j] = values[Arrays.binarySearch(all, items[j])];
+        }
+        return out;
+    }
+
+    private static double accuracy(int[] predicted, int[] labels, int classId, boolean same) {
+        int correct = 0;
+        int total = 0;
+        for (int i = 0; i < labels.length; i++) {
+            if ((labels[i] == classId) == same) {
+                total++;
+                correct += predicted[i] == labels[i] ? 1 : 0;
+            }
+        }
+        return total == 0 ? Double.NaN : 100.0 * correct / total;
+    }
+
+    /** A seeded sample of n of the values without replacement, ascending. */
+    static int[] sample(int[] values, int n, long seed) {
+        int[] pool = values.clone();
+        Random random = new Random(seed);
+        for (int i = 0; i < n; i++) {
+            int j = i + random.nextInt(pool.length - i);
+            int t = pool[i];
+            pool[i] = pool[j];
+            pool[j] = t;
+        }
+        int[] out = Arrays.copyOf(pool, n);
+        Arrays.sort(out);
+        return out;
+    }
+
+    /** The sorted union of two ascending index arrays. */
+    private static int[] union(int[] a, int[] b) {
+        int[] out = new int[a.length + b.length];
+        int i = 0;
+        int j = 0;
+        int n = 0;
+        while (i < a.length || j < b.length) {
+            int next;
+            if (j >= b.length || (i < a.length && a[i] <= b[j])) {
+                next = a[i++];
+            } else {
+                next = b[j++];
+            }
+            if (n == 0 || out[n - 1] != next) {
+                out[n++] = next;
+            }
+        }
+        return Arrays.copyOf(out, n);
+    }
+
+    private static int[] range(int n) {
+        int[] out = new int[n];
+        for (int i = 0; i < n; i++) {
+            out[i] = i;
+        }
+        return out;
+    }
+
+    @Override
+    public String toString() {
+        return String.format(
+                "UnlearningEvaluator{train=%d, test=%d, probe=%s, retainSample=%s, miaTrainPerSide=%s,"
+                        + " batchSize=%d, seed=%d}",
+                train.size(),
+                test.size(),
+                probeData == null ? "none" : String.valueOf(probeData.size()),
+                retainSample == ALL ? "all" : String.valueOf(retainSample),
+                miaTrainPerSide == MembershipInference.UNLIMITED ? "all" : String.valueOf(miaTrainPerSide),
+                batchSize,
+                seed);
+    }
+
+    /** Builds an {@link UnlearningEvaluator}; {@code set} methods are required, {@code opt} optional. */
+    public static final class Builder {
+        private LabeledData train;
+        private LabeledData test;
+        private LabeledData probeData;
+        private int retainSample = ALL;
+        private int miaTrainPerSide = MembershipInference.UNLIMITED;
+        private int batchSize = 256;
+        private long seed = 0;
+
+        private Builder() {}
+
+        /**
+         * @param train the training data, from which D_f (the forgotten class) and D_r (the rest)
+         *     are derived
+         * @return this builder
+         */
+        public Builder setTrainData(LabeledData train) {
+            this.train = Preconditions.checkNotNull(train, "train must not be null");
+            return this;
+        }
+
+        /**
+         * @param test the test data, with the same classes
+         * @return this builder
+         */
+        public Builder setTestData(LabeledData test) {
+            this.test = Preconditions.checkNotNull(test, "test must not be null");
+            return this;
+        }
+
+        /**
+         * @param heldOut images never used for training or unlearning (e.g. the 5,000-image
+         *     validation split) on whose embeddings the linear probe is fitted; without them no
+         *     probe is fitted
+         * @return this builder
+         */
+        public Builder optProbeData(LabeledData heldOut) {
+            this.probeData = Preconditions.checkNotNull(heldOut, "heldOut must not be null");
+            return this;
+        }
+
+        /**
+         * @param n measure RA on a seeded random sample of n retain images, for speed (default
+         *     {@link #ALL}: the whole retain set)
+         * @return this builder
+         */
+        public Builder optRetainSample(int n) {
+            Preconditions.checkArgument(n >= 1, "retainSample (%s) must be >= 1", n);
+            this.retainSample = n;
+            return this;
+        }
+
+        /**
+         * @param n train the MIA attacker on at most n members and n non-members, for speed
+         *     (default {@link MembershipInference#UNLIMITED}: |test| of each, the protocol)
+         * @return this builder
+         */
+        public Builder optMiaTrainPerSide(int n) {
+            Preconditions.checkArgument(n >= 1, "miaTrainPerSide (%s) must be >= 1", n);
+            this.miaTrainPerSide = n;
+            return this;
+        }
+
+        /**
+         * @param batchSize images per inference batch (default 256)
+         * @return this builder
+         */
+        public Builder optBatchSize(int batchSize) {
+            Preconditions.checkArgument(batchSize >= 1, "batchSize (%s) must be >= 1", batchSize);
+            this.batchSize = batchSize;
+            return this;
+        }
+
+        /**
+         * @param seed the seed of the retain sample and of the probe's initial weights (default 0)
+         * @return this builder
+         */
+        public Builder optSeed(long seed) {
+            this.seed = seed;
+            return this;
+        }
+
+        /**
+         * @return the evaluator
+         * @throws IllegalArgumentException if training or test data is missing or the data sets
+         *     disagree on the classes
+         */
+        public UnlearningEvaluator build() {
+            Preconditions.checkArgument(train != null, "setTrainData is required");
+            Preconditions.checkArgument(test != null, "setTestData is required");
+            Preconditions.checkArgument(
+                    test.classNames().equals(train.classNames()),
+                    "the test data's classes %s differ from the training data's %s",
+                    test.classNames(),
+                    train.classNames());
+            Preconditions.checkArgument(
+                    probeData == null || probeData.classNames().equals(train.classNames()),
+                    "the probe data's classes %s differ from the training data's %s",
+                    probeData == null ? null : probeData.classNames(),
+                    train.classNames());
+            return new UnlearningEvaluator(this);
+        }
+    }
+}
