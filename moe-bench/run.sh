@@ -59,7 +59,10 @@ if [ -n "${BENCH_CP:-}" ]; then
   JMH=("$JAVA" -cp "$BENCH_CP" org.openjdk.jmh.Main)
 else
   if [ "$BUILD" = 1 ] || [ ! -f moe-bench/target/benchmarks.jar ]; then
-    mvn -B -ntp -q -Pbench -Dquick -pl moe-bench -am package -DskipTests
+    if ! mvn -B -ntp -q -Pbench -Dquick -pl moe-bench -am install -DskipTests; then
+      echo "WARNING: the reactor build failed; shading moe-bench against the modules last installed" >&2
+      mvn -B -ntp -q -Pbench -Dquick -pl moe-bench package -DskipTests
+    fi
   fi
   JMH=("$JAVA" -jar moe-bench/target/benchmarks.jar)
 fi

@@ -121,8 +121,8 @@ public class TrainingStepBenchmark {
             images = base.randomNormal(new Shape(batch, 3, 32, 32));
             labels = base.randomInteger(0, config.numClasses(), new Shape(batch), DataType.INT64);
             System.out.printf(
-                    "[lethe-bench] %s: %d forward FLOPs per image%n",
-                    config, config.flopsPerImage());
+                    "[lethe-bench] MoeResNet widths %d,%d,%d E=%d k=%d: %d forward FLOPs per image%n",
+                    width, 2 * width, 4 * width, experts, topK, config.flopsPerImage());
         }
 
         @TearDown(Level.Trial)

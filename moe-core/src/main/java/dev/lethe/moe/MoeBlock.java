@@ -86,7 +86,11 @@ public final class MoeBlock extends AbstractBlock {
         router =
                 addChildBlock(
                         "router",
-                        new MoeRouter(numExperts, builder.routerInitStd, builder.routerScale));
+                        new MoeRouter(
+                                numExperts,
+                                builder.routerInitStd,
+                                builder.routerScale,
+                                builder.cosineRouter));
         List<Block> list = new ArrayList<>(numExperts);
         for (int i = 0; i < numExperts; i++) {
             Block expert = builder.expertFactory.create(i);
@@ -515,6 +519,7 @@ public final class MoeBlock extends AbstractBlock {
         private float noiseFloor = 1e-3f;
         private float routerInitStd;
         private float routerScale = 1f;
+        private boolean cosineRouter;
         private long seed;
 
         Builder() {}
@@ -618,6 +623,20 @@ public final class MoeBlock extends AbstractBlock {
                     "routerScale (%s) must be finite and > 0",
                     scale);
             this.routerScale = scale;
+            return this;
+        }
+
+        /**
+         * Chooses the router form: plain linear (default) or cosine (bounded logits, see {@link
+         * MoeRouter}; it separates classes whose pooled features point in nearly the same
+         * direction only once its scale has grown large, so it is slower to carry the class).
+         *
+         * @param cosine true for {@code s * cos(gap(x), w_e) + b_e}, false for {@code s * (W gap(x)
+         *     + b)}
+         * @return this builder
+         */
+        public Builder optCosineRouter(boolean cosine) {
+            this.cosineRouter = cosine;
             return this;
         }
 

@@ -13,7 +13,9 @@ import ai.djl.training.initializer.NormalInitializer;
 import ai.djl.util.PairList;
 
 /**
- * The router of a {@link MoeBlock}: {@code logits = s * (W * gap(x) + b)}.
+ * The router of a {@link MoeBlock}: a cosine router {@code logits_e = s * cos(gap(x), w_e) + b_e}
+ * (as in X-MoE, Chi et al., NeurIPS 2022), or with {@code cosine = false} the plain linear router
+ * {@code logits = s * (W * gap(x) + b)}.
  *
  * <p>Input (B, C, H, W) or (B, C); output the router logits (B, E). {@code gap} is the global
  * average pool over the spatial axes, so the router reads pooled features of the layer input, not
@@ -21,9 +23,14 @@ import ai.djl.util.PairList;
  * routing become decisive without large weights, which matters because the router is trained
  * without weight decay and its noise is relative to the logit spread (see {@code docs/moe.md}).
  *
+ * <p>The cosine form bounds the logits by the scale: a linear router trained with a large learning
+ * rate, a learnable scale and no weight decay can blow up multiplicatively (scale and weights grow
+ * each other; measured here, the z-loss reached infinity within 5 SGD steps at lr 0.1), while the
+ * cosine router's logits grow only as fast as the single scalar {@code s}.
+ *
  * <p>Parameters: {@code weight} (E, C), {@code bias} (E), {@code scale} (1). The weight is
- * initialised to N(0, initStd²) (0 by default: all experts start tied and training noise breaks
- * the ties, so routing cannot collapse at step 0).
+ * initialised to N(0, initStd²) (linear router: 0 by default, all experts start tied and training
+ * noise breaks the ties; cosine router: 0.01 when 0 is asked, since a zero vector has no direction).
  */
 public final class MoeRouter extends AbstractBlock {
 
@@ -33,12 +40,14 @@ public final class MoeRouter extends AbstractBlock {
     private final Parameter weight;
     private final Parameter bias;
     private final Parameter scale;
+    private final boolean cosine;
 
-    MoeRouter(int numExperts, float initStd, float initialScale) {
+    MoeRouter(int numExperts, float initStd, float initialScale, boolean cosine) {
         super(VERSION);
         this.numExperts = numExperts;
-        Initializer weightInit =
-                initStd == 0f ? Initializer.ZEROS : new NormalInitializer(initStd);
+        this.cosine = cosine;
+        float std = cosine && initStd == 0f ? 0.01f : initStd;
+        Initializer weightInit = std == 0f ? Initializer.ZEROS : new NormalInitializer(std);
         weight =
                 addParameter(
                         Parameter.builder()
@@ -76,6 +85,11 @@ public final class MoeRouter extends AbstractBlock {
         return x.reshape(s.get(0), s.get(1), -1).mean(new int[] {2});
     }
 
+    /** @return whether this is a cosine router */
+    public boolean isCosine() {
+        return cosine;
+    }
+
     /** @return the number of experts E (the width of the logits) */
     public int getNumExperts() {
         return numExperts;
@@ -99,6 +113,15 @@ public final class MoeRouter extends AbstractBlock {
         NDArray w = parameterStore.getValue(weight, x.getDevice(), training);
         NDArray b = parameterStore.getValue(bias, x.getDevice(), training);
         NDArray s = parameterStore.getValue(scale, x.getDevice(), training);
+        if (cosine) {
+            // results join the manager of their first operand: keep every intermediate in the
+            // batch's manager, never in the parameters' (that would leak arrays per forward pass)
+            NDArray xn = pooled.div(pooled.norm(new int[] {1}, true).add(1e-6f));
+            NDArray weightNorm = w.norm(new int[] {1}, true);
+            weightNorm.attach(x.getManager());
+            NDArray wn = weightNorm.add(1e-6f).pow(-1f).mul(w);
+            return new NDList(xn.matMul(wn.transpose()).mul(s).add(b));
+        }
         NDArray logits = Linear.linear(pooled, w, b).singletonOrThrow();
         return new NDList(logits.mul(s));
     }

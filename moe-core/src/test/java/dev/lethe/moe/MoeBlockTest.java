@@ -123,6 +123,25 @@ class MoeBlockTest {
     }
 
     @Test
+    void forward_inScopedBatches_leavesNoArrayInTheParametersManager() {
+        for (boolean cosine : new boolean[] {true, false}) {
+            try (NDManager params = NDManager.newBaseManager()) {
+                MoeBlock moe = MoeBlock.builder().setNumExperts(3).setExpertFactory(ConvExperts.residual(4))
+                        .optCosineRouter(cosine).build();
+                moe.initialize(params, DataType.FLOAT32, new Shape(8, 4, 8, 8));
+                int before = params.getManagedArrays().size();
+                for (int i = 0; i < 5; i++) {
+                    try (NDManager scope = NDManager.newBaseManager()) {
+                        NDArray x = randomInput(scope, i, 8, 4, 8, 8);
+                        moe.forward(new ParameterStore(scope, false), new NDList(x), i % 2 == 0);
+                    }
+                }
+                assertThat(params.getManagedArrays().size()).as("cosine=%s", cosine).isEqualTo(before);
+            }
+        }
+    }
+
+    @Test
     void maskExpert_neverSelected_inTrainingOrInference() {
         MoeBlock moe = smallMoe(4, 2, Dispatch.SPARSE, 4);
         moe.initialize(manager, DataType.FLOAT32, new Shape(32, 4, 8, 8));

@@ -593,8 +593,9 @@ public final class Unlearner {
             if (teacher != null) {
                 teacherOut = teacher.getBlock().forward(new ParameterStore(batch.getManager(), false), batch.getData(), false);
             }
+            NDList preds;
             try (GradientCollector gc = trainer.newGradientCollector()) {
-                NDList preds = trainer.forward(batch.getData());
+                preds = trainer.forward(batch.getData());
                 if (teacherOut != null) {
                     preds = new NDList(preds.get(0), preds.get(1), teacherOut.head().stopGradient());
                 }
@@ -609,6 +610,13 @@ public final class Unlearner {
                 gc.backward(value);
             }
             trainer.step();
+            ai.djl.Device device = preds.head().getDevice();
+            TrainingListener.BatchData batchData =
+                    new TrainingListener.BatchData(
+                            batch,
+                            Map.of(device, new NDList(batch.getLabels().head())),
+                            Map.of(device, new NDList(preds.head())));
+            trainer.notifyListeners(listener -> listener.onTrainingBatch(trainer, batchData));
             return v;
         }
     }

@@ -96,8 +96,12 @@ public final class MoeTraining {
         Optimizer optimizer =
                 RouterAwareOptimizer.of(
                         block,
-                        optimizer(recipe, recipe.weightDecay(), schedule(recipe, batches, totalSteps)),
-                        optimizer(recipe, recipe.routerWeightDecay(), schedule(recipe, batches, totalSteps)));
+                        optimizer(recipe, recipe.weightDecay(), 0f, schedule(recipe, batches, totalSteps)),
+                        optimizer(
+                                recipe,
+                                recipe.routerWeightDecay(),
+                                recipe.routerClip(),
+                                schedule(recipe, batches, totalSteps)));
         DefaultTrainingConfig config = new DefaultTrainingConfig(loss).optOptimizer(optimizer);
 
         List<EpochResult> results = new ArrayList<>();
@@ -274,12 +278,17 @@ public final class MoeTraining {
                 .build();
     }
 
-    private static Optimizer optimizer(TrainingRecipe recipe, float weightDecay, Tracker lr) {
+    private static Optimizer optimizer(
+            TrainingRecipe recipe, float weightDecay, float clip, Tracker lr) {
         // heavy-ball momentum: DJL's PyTorch engine does not implement the Nesterov (NAG) update
-        return Optimizer.sgd()
-                .setLearningRateTracker(lr)
-                .optMomentum(recipe.momentum())
-                .optWeightDecays(weightDecay)
-                .build();
+        ai.djl.training.optimizer.Sgd.Builder b =
+                Optimizer.sgd()
+                        .setLearningRateTracker(lr)
+                        .optMomentum(recipe.momentum())
+                        .optWeightDecays(weightDecay);
+        if (clip > 0) {
+            b.optClipGrad(clip);
+        }
+        return b.build();
     }
 }

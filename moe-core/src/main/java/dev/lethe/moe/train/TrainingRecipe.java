@@ -9,7 +9,7 @@ import com.google.gson.Gson;
  *
  * <p>Defaults (the "plain" recipe): SGD with momentum 0.9 (heavy ball: DJL's PyTorch engine has no Nesterov update), learning rate 0.1 with a linear
  * warm-up over the first epoch and a cosine decay to 0, weight decay 5e-4 on every parameter except
- * the MoE routers (which get none), batch 128, 10 epochs, Switch load balancing 1e-2, router z-loss
+ * the MoE routers (which get none, and an element-wise gradient clip of 1), batch 128, 10 epochs, Switch load balancing 1e-2, router z-loss
  * 1e-3, no mutual-information loss. {@link #forgetReady()} adds class-aware routing (the
  * routing–label mutual-information loss, weight 0.5 at temperature 0.5).
  */
@@ -23,6 +23,7 @@ public final class TrainingRecipe {
     private float momentum;
     private float weightDecay;
     private float routerWeightDecay;
+    private float routerClip;
     private float warmupEpochs;
     private float balance;
     private float zLoss;
@@ -75,6 +76,15 @@ public final class TrainingRecipe {
     /** @return the weight decay of router parameters (default 0) */
     public float routerWeightDecay() {
         return routerWeightDecay;
+    }
+
+    /**
+     * @return the element-wise gradient clip of router parameters (default 1; 0 = none): with a
+     *     learnable logit scale and no weight decay, scale and weights can grow each other
+     *     multiplicatively at large learning rates
+     */
+    public float routerClip() {
+        return routerClip;
     }
 
     /** @return the warm-up length in epochs */
@@ -161,6 +171,7 @@ public final class TrainingRecipe {
         Preconditions.checkArgument(weightDecay >= 0, "weightDecay (%s) must be >= 0", weightDecay);
         Preconditions.checkArgument(
                 routerWeightDecay >= 0, "routerWeightDecay (%s) must be >= 0", routerWeightDecay);
+        Preconditions.checkArgument(routerClip >= 0, "routerClip (%s) must be >= 0", routerClip);
         Preconditions.checkArgument(
                 warmupEpochs >= 0 && warmupEpochs <= epochs,
                 "warmupEpochs (%s) must be in [0, epochs (%s)]",
@@ -184,6 +195,7 @@ public final class TrainingRecipe {
             r.momentum = 0.9f;
             r.weightDecay = 5e-4f;
             r.routerWeightDecay = 0f;
+            r.routerClip = 1f;
             r.warmupEpochs = 1f;
             r.balance = 1e-2f;
             r.zLoss = 1e-3f;
@@ -242,6 +254,15 @@ public final class TrainingRecipe {
          */
         public Builder optRouterWeightDecay(float weightDecay) {
             r.routerWeightDecay = weightDecay;
+            return this;
+        }
+
+        /**
+         * @param clip element-wise gradient clip of router parameters, &gt;= 0; default 1 (0 = off)
+         * @return this builder
+         */
+        public Builder optRouterClip(float clip) {
+            r.routerClip = clip;
             return this;
         }
 

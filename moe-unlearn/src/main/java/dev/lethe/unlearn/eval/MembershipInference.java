@@ -34,6 +34,10 @@ public final class MembershipInference {
      * MIA-Efficacy with every member and non-member in the attacker's training set (the protocol:
      * members = the first |test| images of D_r, so both sides have |test| examples).
      *
+     * @param memberProbs the true-label probability of each member image (D_r), in [0, 1]
+     * @param nonMemberProbs the true-label probability of each non-member image (test), in [0, 1]
+     * @param forgetProbs the true-label probability of each forget image (D_f), in [0, 1]
+     * @return the percentage (0–100) of forget images predicted non-member
      * @see #efficacy(float[], float[], float[], int)
      */
     public static double efficacy(float[] memberProbs, float[] nonMemberProbs, float[] forgetProbs) {
@@ -49,7 +53,8 @@ public final class MembershipInference {
      * spaced (entry {@code floor(i * size / n)} for i in [0, n)), which keeps the whole range of
      * an ordered input and is deterministic. With the protocol's inputs (|members| = |test|) and
      * no cap nothing is dropped. The cap trades exactness for speed: LIBSVM's training time grows
-     * about quadratically with 2n (about a second for n = 2,000 on one core).
+     * faster than linearly with n (measured on one core with CIFAR-like probabilities: 0.3 s for
+     * n = 2,000, 4.5 s for n = 10,000, the protocol's size on CIFAR-10).
      *
      * @param memberProbs the true-label probability of each member image (D_r), in [0, 1]
      * @param nonMemberProbs the true-label probability of each non-member image (test), in [0, 1]

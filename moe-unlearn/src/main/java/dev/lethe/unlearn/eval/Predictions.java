@@ -22,7 +22,8 @@ import java.util.Arrays;
  *
  * <p>Made by {@link #compute(Model, LabeledData, int[], int)}, which runs the model in inference
  * mode (BatchNorm uses its running statistics, no routing noise) batch by batch, each batch's
- * arrays in their own sub-manager.
+ * arrays, including a copy of the parameters, in their own sub-manager: the model's manager holds
+ * no more arrays afterwards than before.
  */
 public final class Predictions {
 
@@ -101,7 +102,10 @@ public final class Predictions {
             int[] chunk = Arrays.copyOfRange(indices, start, Math.min(n, start + batchSize));
             try (NDManager scope = manager.newSubManager();
                     Batch batch = data.batch(scope, chunk)) {
-                ParameterStore parameters = new ParameterStore(scope, false);
+                // copies of the parameters in the batch's scope: an operation whose first operand
+                // is a parameter (a block computing on its weights) then allocates there too, not
+                // in the model's manager, where it would stay until the model is closed
+                ParameterStore parameters = new ParameterStore(scope, true);
                 NDArray x = batch.getData().head();
                 if (!device.equals(x.getDevice())) {
                     x = x.toDevice(device, false);

@@ -1,0 +1,212 @@
+package dev.lethe.unlearn;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import ai.djl.Model;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDManager;
+import ai.djl.nn.Parameter;
+import ai.djl.training.dataset.Batch;
+import ai.djl.training.ParameterStore;
+import ai.djl.util.Pair;
+import dev.lethe.moe.MoeBlock;
+import dev.lethe.moe.MoeResNet;
+import dev.lethe.moe.train.MoeTraining;
+import dev.lethe.moe.train.TrainingProgress;
+import dev.lethe.moe.train.TrainingRecipe;
+import dev.lethe.unlearn.data.LabeledData;
+import dev.lethe.unlearn.profile.ExpertSelector;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class UnlearnerTest {
+
+    private static NDManager manager;
+    private static LabeledData train;
+    private static LabeledData test;
+    private static Model model;
+
+    @BeforeAll
+    static void trainModel() throws Exception {
+        Engine.getInstance().setRandomSeed(7);
+        manager = NDManager.newBaseManager();
+        train = SyntheticImages.make(manager, 128, 1);
+        test = SyntheticImages.make(manager, 64, 2);
+        model = MoeResNet.newModel(MoeResNet.builder().optWidths(4, 8, 8).optNumExperts(4).optTopK(2).optNumClasses(4).build());
+        TrainingRecipe recipe = TrainingRecipe.builder().optEpochs(3).optBatchSize(32).optLearningRate(0.1f)
+                .optWarmupEpochs(0.5f).optMutualInformation(0.5f, 0.5f).build();
+        MoeTraining.fit(model, train.view(allIndices(train.size()), 32, true), null, 4, recipe, TrainingProgress.silent());
+        assertThat(accuracy(model, test, 3)).isGreaterThan(0.9);
+    }
+
+    @AfterAll
+    static void close() {
+        model.close();
+        manager.close();
+    }
+
+    @Test
+    void retrain_forgetsClass_keepsOthers_andLeavesEverythingOutsideScopeBitIdentical() throws Exception {
+        Map<String, float[]> original = values(model);
+        UnlearningResult result = Unlearner.forClass("yellow").from(model).using(train)
+                .optBatchSize(16).optEpochs(4).optLearningRate(5e-3f).optSeed(1).retrain();
+        try (Model forgotten = result.model()) {
+            System.err.println(result.toTable());
+            assertThat(result.status()).isEqualTo(UnlearningResult.Status.DONE);
+            assertThat(result.forgetClass()).isEqualTo(3);
+            assertThat(accuracy(forgotten, test, 3)).as("forgotten class accuracy").isLessThan(0.1);
+            assertThat(retainAccuracy(forgotten, test, 3)).as("retain accuracy").isGreaterThan(0.85);
+
+            // the original is untouched
+            assertThat(values(model)).allSatisfy((k, v) -> assertThat(v).containsExactly(original.get(k)));
+
+            // everything outside the selected experts and their routers is bit-identical
+            var selection = result.selection().orElseThrow();
+            Map<String, float[]> after = values(forgotten);
+            Map<String, MoeBlock> layers = dev.lethe.moe.MoeBlocks.find(forgotten.getBlock());
+            java.util.Set<String> allowed = new java.util.HashSet<>();
+            for (var e : selection.experts().entrySet()) {
+                MoeBlock layer = layers.get(e.getKey());
+                for (int x : e.getValue()) {
+                    for (Pair<String, Parameter> p : layer.expert(x).getParameters()) {
+                        allowed.add(p.getValue().getId());
+                    }
+                }
+                if (!e.getValue().isEmpty()) {
+                    for (Pair<String, Parameter> p : layer.router().getParameters()) {
+                        allowed.add(p.getValue().getId());
+                    }
+                }
+            }
+            int changed = 0;
+            for (Pair<String, Parameter> p : forgotten.getBlock().getParameters()) {
+                boolean same = java.util.Arrays.equals(after.get(p.getKey()), original.get(p.getKey()));
+                boolean stat = p.getValue().getType() == Parameter.Type.RUNNING_MEAN || p.getValue().getType() == Parameter.Type.RUNNING_VAR;
+                if (!allowed.contains(p.getValue().getId()) || stat) {
+                    assertThat(same).as("%s is outside the scope", p.getKey()).isTrue();
+                } else if (!same) {
+                    changed++;
+                }
+            }
+            assertThat(changed).isPositive();
+            assertThat(result.audit().changedParameters()).hasSize(changed);
+            assertThat(result.parametersRetrainedFraction()).isBetween(0.0, 0.9);
+            assertThat(result.toJson().get("forgetClass").getAsJsonObject().get("name").getAsString()).isEqualTo("yellow");
+        }
+    }
+
+    @Test
+    void retrain_headOnly_changesOnlyTheHead() throws Exception {
+        Map<String, float[]> original = values(model);
+        UnlearningResult result = Unlearner.forClass(0).from(model).using(train).optScope(Scope.HEAD_ONLY).optEpochs(1).retrain();
+        try (Model forgotten = result.model()) {
+            assertThat(result.selection()).isEmpty();
+            for (String name : result.audit().changedParameters()) {
+                assertThat(name).contains("head");
+            }
+            assertThat(result.audit().changedParameters()).isNotEmpty();
+            assertThat(values(forgotten).get(firstName(forgotten))).containsExactly(original.get(firstName(forgotten)));
+        }
+    }
+
+    @Test
+    void retrain_twoRequestsInARow_bothStayForgotten_andRepeatIsReported() throws Exception {
+        UnlearningResult first = Unlearner.forClass(3).from(model).using(train).optBatchSize(16).optEpochs(4).optLearningRate(5e-3f).retrain();
+        try (Model m1 = first.model()) {
+            UnlearningResult second = Unlearner.forClass(2).from(m1).using(train).optBatchSize(16).optEpochs(4).optLearningRate(5e-3f).retrain();
+            try (Model m2 = second.model()) {
+                assertThat(second.forgottenClasses()).containsExactly(3, 2);
+                assertThat(accuracy(m2, test, 3)).isLessThan(0.15);
+                assertThat(accuracy(m2, test, 2)).isLessThan(0.15);
+                assertThat(accuracy(m2, test, 0)).isGreaterThan(0.8);
+                UnlearningResult again = Unlearner.forClass(3).from(m2).using(train).retrain();
+                assertThat(again.status()).isEqualTo(UnlearningResult.Status.ALREADY_FORGOTTEN);
+                assertThat(again.message()).contains("already forgotten");
+                assertThat(again.model()).isSameAs(m2);
+            }
+        }
+    }
+
+    @Test
+    void retrain_divergingLoss_abortsAndKeepsOriginalIntact() throws Exception {
+        Map<String, float[]> original = values(model);
+        assertThatThrownBy(() -> Unlearner.forClass(1).from(model).using(train).method(Method.GRADIENT_ASCENT)
+                        .optLearningRate(1e30f).optEpochs(20).optInPlace(true).retrain())
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("unlearning diverged")
+                .hasMessageContaining("original model is unchanged");
+        assertThat(values(model)).allSatisfy((k, v) -> assertThat(v).containsExactly(original.get(k)));
+    }
+
+    @Test
+    void invalidRequests_clearErrors() {
+        assertThatThrownBy(() -> Unlearner.forClass(9).from(model).using(train))
+                .hasMessage("class id (9) must be < the number of classes (4)");
+        assertThatThrownBy(() -> Unlearner.forClass("purple").from(model).using(train))
+                .hasMessageContaining("unknown class name 'purple'");
+        LabeledData noYellow = train.subset(train.indicesExcept(3));
+        assertThatThrownBy(() -> Unlearner.forClass(3).from(model).using(noYellow))
+                .hasMessageContaining("no image of class 3 (yellow)");
+        assertThatThrownBy(() -> Unlearner.forClass(1).retrain())
+                .hasMessage("call from(model) before retrain()");
+        try (Model plain = Model.newInstance("plain")) {
+            plain.setBlock(MoeResNet.of(MoeResNet.builder().optWidths(4, 8, 8).optMoeStages().optNumClasses(4).build()));
+            plain.getBlock().initialize(plain.getNDManager(), ai.djl.ndarray.types.DataType.FLOAT32, new ai.djl.ndarray.types.Shape(1, 3, 32, 32));
+            assertThatThrownBy(() -> Unlearner.forClass(1).from(plain).using(train).retrain())
+                    .hasMessageContaining("the model has no MoeBlock");
+        }
+        assertThatThrownBy(() -> ExpertSelector.coverage(0)).hasMessage("fraction (0.0) must be in (0, 1]");
+        assertThatThrownBy(() -> Unlearner.forClass(1).optEpochs(0)).hasMessage("epochs (0) must be >= 1");
+    }
+
+    static double accuracy(Model m, LabeledData data, int classId) throws Exception {
+        int[] idx = data.indicesOf(classId);
+        return correct(m, data, idx) / (double) idx.length;
+    }
+
+    static double retainAccuracy(Model m, LabeledData data, int forgotten) throws Exception {
+        int[] idx = data.indicesExcept(forgotten);
+        return correct(m, data, idx) / (double) idx.length;
+    }
+
+    private static int correct(Model m, LabeledData data, int[] idx) throws Exception {
+        try (NDManager scope = NDManager.newBaseManager(); Batch b = data.batch(scope, idx)) {
+            long[] pred = m.getBlock().forward(new ParameterStore(scope, false), b.getData(), false).head().argMax(1).toLongArray();
+            int[] labels = MoeTraining.toIntLabels(b.getLabels().head());
+            int ok = 0;
+            for (int i = 0; i < pred.length; i++) {
+                ok += pred[i] == labels[i] ? 1 : 0;
+            }
+            return ok;
+        }
+    }
+
+    static Map<String, float[]> values(Model m) {
+        Map<String, float[]> out = new HashMap<>();
+        for (Pair<String, Parameter> p : m.getBlock().getParameters()) {
+            out.put(p.getKey(), p.getValue().getArray().toFloatArray());
+        }
+        return out;
+    }
+
+    private static String firstName(Model m) {
+        return m.getBlock().getParameters().keys().get(0);
+    }
+
+    static int[] allIndices(int n) {
+        int[] a = new int[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = i;
+        }
+        return a;
+    }
+
+    static List<Integer> unused() {
+        return List.of();
+    }
+}
