@@ -4,7 +4,8 @@ docs/PERFORMANCE.md and the merged JSON files of docs/results/. Standard library
 
   report.py SET --out RESULT.json --doc PERFORMANCE.md --meta "key=value" ... INPUT.json...
 
-SET is layer | train | pytorch | gpu. The table replaces the block between
+SET is layer | train | pytorch | gpu. RESULT.json maps each set to {meta, results} (JMH's JSON
+entries); a run replaces its own set's entry and keeps the others. The table replaces the block between
 <!-- lethe-bench:SET --> and <!-- /lethe-bench:SET --> in the document (created under the
 section's heading when missing); everything else in the document is left alone.
 """
@@ -190,8 +191,17 @@ def main():
     a = ap.parse_args()
     rows = load(a.inputs)
     meta = dict(m.split("=", 1) for m in a.meta)
+    # one file may hold several sets (bench-cpu.json: layer and train): replace only this set's entry
+    try:
+        with open(a.out) as f:
+            merged = json.load(f)
+        if "results" in merged:  # an old single-set file
+            merged = {}
+    except (FileNotFoundError, ValueError):
+        merged = {}
+    merged[a.set] = {"meta": meta, "results": rows}
     with open(a.out, "w") as f:
-        json.dump({"meta": meta, "results": rows}, f, indent=1)
+        json.dump(merged, f, indent=1)
     lines = [f"- {k}: {v}" for k, v in meta.items()]
     if a.set == "layer":
         lines += layer_table(rows)

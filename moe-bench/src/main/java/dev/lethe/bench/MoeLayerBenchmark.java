@@ -88,9 +88,9 @@ public class MoeLayerBenchmark {
         public void setUp() {
             base = openTrial();
             Shape shape = new Shape(batch, channels, size, size);
+            base.getEngine().setRandomSeed(7);
             block = build();
             block.initialize(base, DataType.FLOAT32, shape);
-            base.getEngine().setRandomSeed(7);
             x = base.randomNormal(shape);
             lossWeights = base.randomNormal(shape);
             store = new ParameterStore(base, false);

@@ -1,0 +1,195 @@
+package dev.lethe.examples.cli;
+
+import ai.djl.Model;
+import dev.lethe.moe.train.TrainingRecipe;
+import dev.lethe.unlearn.Method;
+import dev.lethe.unlearn.Scope;
+import dev.lethe.unlearn.Unlearner;
+import dev.lethe.unlearn.UnlearningResult;
+import dev.lethe.unlearn.eval.UnlearningEvaluator;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code lethe forget}: makes a saved model forget a class, then writes the model and a report. */
+@Command(
+        name = "forget",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        description = {
+            "Make a saved model forget a class: profile the class's routing, retrain only its experts (or run a"
+                    + " baseline method), and measure UA, RA, TA, MIA-Efficacy and per-class test accuracy before"
+                    + " and after.",
+            "Writes <out>/model (the new model), <out>/report.json, <out>/report.md and PNG charts."
+        })
+final class ForgetCommand implements Callable<Integer> {
+
+    @Option(names = "--model", paramLabel = "DIR", required = true, description = "The trained model's folder.")
+    private Path modelDir;
+
+    @Option(names = "--class", paramLabel = "CLASS", required = true,
+            description = "The class to forget: an id (3) or a name (cat).")
+    private String forgetClass;
+
+    @Option(names = "--method", paramLabel = "NAME", defaultValue = "expert-targeted",
+            converter = Converters.MethodConverter.class, completionCandidates = Converters.MethodCandidates.class,
+            description = "Method: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
+    private Method method;
+
+    @Option(names = "--scope", paramLabel = "NAME", defaultValue = "experts-and-router",
+            converter = Converters.ScopeConverter.class, completionCandidates = Converters.ScopeCandidates.class,
+            description = "What expert-targeted may change: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
+    private Scope scope;
+
+    @Option(names = "--epochs", paramLabel = "N", defaultValue = "2",
+            description = "Passes over the forgotten class's images (default: ${DEFAULT-VALUE}).")
+    private int epochs;
+
+    @Option(names = "--lr", paramLabel = "LR",
+            description = "Adam learning rate (default: 1e-3; 1e-4 for gradient-ascent).")
+    private Float learningRate;
+
+    @Option(names = "--retrain-epochs", paramLabel = "N",
+            description = "For --method retrain: epochs of the retraining (default: the model's recipe).")
+    private Integer retrainEpochs;
+
+    @Option(names = "--seed", paramLabel = "SEED", defaultValue = "0",
+            description = "Seed of sampling (and of initialisation for retrain) (default: ${DEFAULT-VALUE}).")
+    private long seed;
+
+    @Option(names = "--retrain-model", paramLabel = "DIR",
+            description = "A model retrained without the class (e.g. from --method retrain): adds its metrics,"
+                    + " Avg. Gap and its time to the report.")
+    private Path retrainDir;
+
+    @Option(names = "--out", paramLabel = "DIR",
+            description = "Output folder (default: <model>-forget-<class>-<method>).")
+    private Path out;
+
+    @Option(names = "--retain-sample", paramLabel = "N",
+            description = "Measure RA on N sampled retain images (default: all, the protocol).")
+    private Integer retainSample;
+
+    @Option(names = "--mia-per-side", paramLabel = "N",
+            description = "Train the MIA's SVM on N members + N non-members (default: |test|, the protocol).")
+    private Integer miaPerSide;
+
+    @Spec private CommandSpec spec;
+
+    @Mixin private DataOptions data;
+    @Mixin private RuntimeOptions runtime;
+
+    @Override
+    public Integer call() throws Exception {
+        runtime.apply();
+        PrintStream log = System.err;
+        try (TrainedModel original = TrainedModel.load(modelDir);
+                TrainedModel retrain = retrainDir == null ? null : TrainedModel.load(retrainDir)) {
+            CifarSplits splits = data.load(DataOptions.variantOf(original), DataOptions.splitSeedOf(original), 128,
+                    seed, false, log);
+            ProfileCommand.checkClasses(original, splits);
+            int classId = Converters.classId(spec, splits, forgetClass);
+            Unlearner unlearner = Unlearner.forClass(classId).method(method).optScope(scope).optEpochs(epochs)
+                    .optSeed(seed);
+            if (learningRate != null) {
+                unlearner = unlearner.optLearningRate(learningRate);
+            }
+            if (method == Method.RETRAIN) {
+                unlearner = unlearner.optRetrainRecipe(retrainRecipe(original));
+            }
+            int rs = retainSample == null ? UnlearningEvaluator.ALL : retainSample;
+            int mia = miaPerSide == null ? UnlearningEvaluator.ALL : miaPerSide;
+            ForgetReport report = ForgetRun.run(original, splits, classId, unlearner, seed, rs, mia, retrain, log);
+            UnlearningResult result = report.result();
+            if (result.status() != UnlearningResult.Status.DONE) {
+                System.out.println(result.message());
+                return 0;
+            }
+            try (Model forgotten = result.model()) {
+                Path dir = out != null ? out : defaultOut(original, splits.classNames().get(classId));
+                Path modelOut = dir.resolve("model");
+                Map<String, String> meta = derivedMetadata(original, result, seed);
+                SavedModels.save(forgotten, modelOut, meta);
+                report = report.toBuilder()
+                        .optModels(original.directory().orElseThrow().toAbsolutePath().normalize().toString(),
+                                modelOut.toAbsolutePath().normalize().toString(), original.config().toString())
+                        .build();
+                List<Path> files = Reports.write(dir, report);
+                print(report, result);
+                System.out.println("saved the new model to " + modelOut.toAbsolutePath().normalize());
+                files.forEach(f -> System.out.println("wrote " + f.toAbsolutePath().normalize()));
+            }
+        }
+        return 0;
+    }
+
+    private TrainingRecipe retrainRecipe(TrainedModel original) {
+        TrainingRecipe recipe = original.metadata(SavedModels.RECIPE).map(TrainingRecipe::fromJson)
+                .orElse(TrainingRecipe.plain());
+        TrainingRecipe.Builder b = recipe.toBuilder().optSeed(seed);
+        if (retrainEpochs != null) {
+            b.optEpochs(retrainEpochs);
+        }
+        return b.build();
+    }
+
+    private Path defaultOut(TrainedModel original, String className) {
+        Path source = original.directory().orElseThrow().toAbsolutePath().normalize();
+        Path base = source.getFileName().toString().equals("model") && source.getParent() != null
+                ? source.getParent() : source;
+        return base.resolveSibling(base.getFileName() + "-forget-" + className + "-" + Converters.cliName(method));
+    }
+
+    /**
+     * The metadata of a model derived by unlearning: the original's (data set, recipe, split) plus
+     * method, time and source.
+     */
+    static Map<String, String> derivedMetadata(TrainedModel original, UnlearningResult result, long seed) {
+        Map<String, String> meta = new LinkedHashMap<>(original.metadata());
+        meta.remove(SavedModels.TEST_ACCURACY);
+        meta.remove(SavedModels.VALIDATION_ACCURACY);
+        meta.remove(SavedModels.CREATED);
+        meta.remove(SavedModels.LETHE_VERSION);
+        meta.put(SavedModels.METHOD, result.method().name());
+        meta.put("scope", result.scope().name());
+        meta.put("unlearnSeed", String.valueOf(seed));
+        meta.put(SavedModels.UNLEARN_SECONDS, String.format(Locale.ROOT, "%.2f", result.seconds()));
+        meta.put(SavedModels.THREADS, String.valueOf(RuntimeOptions.effectiveThreads()));
+        original.directory().ifPresent(d -> meta.put(SavedModels.SOURCE_MODEL, d.toAbsolutePath().normalize().toString()));
+        return meta;
+    }
+
+    static void print(ForgetReport report, UnlearningResult result) {
+        PrintStream o = System.out;
+        o.println();
+        o.print(result.toTable());
+        o.println();
+        Map<String, dev.lethe.unlearn.eval.UnlearningEvaluation> columns = new LinkedHashMap<>();
+        columns.put("before", report.before());
+        columns.put("after", report.after());
+        report.retrain().ifPresent(r -> columns.put("retrain", r));
+        o.print(Reports.comparisonTable(columns, report.retrain().orElse(null)));
+        o.println();
+        List<String> names = report.classNames();
+        double[] b = report.before().perClassTestAccuracy();
+        double[] a = report.after().perClassTestAccuracy();
+        o.printf(Locale.ROOT, "%-16s%10s%10s%n", "test acc. (%)", "before", "after");
+        for (int c = 0; c < b.length && c < 20; c++) {
+            o.printf(Locale.ROOT, "%-16s%10.2f%10.2f%s%n", names.get(c), b[c], a[c],
+                    c == report.forgetClass() ? "   <- forgotten" : "");
+        }
+        if (b.length > 20) {
+            o.println("... (all classes in report.md)");
+        }
+        report.notes().forEach(n -> o.println("note: " + n));
+    }
+}

@@ -1,0 +1,146 @@
+package dev.lethe.examples.cli;
+
+import static com.google.common.base.Preconditions.checkNotNull;
+
+import ai.djl.Model;
+import dev.lethe.moe.MoeBlocks;
+import dev.lethe.unlearn.Method;
+import dev.lethe.unlearn.Unlearner;
+import dev.lethe.unlearn.UnlearningResult;
+import dev.lethe.unlearn.eval.UnlearningEvaluation;
+import dev.lethe.unlearn.eval.UnlearningEvaluator;
+import dev.lethe.unlearn.profile.ActivationProfile;
+import dev.lethe.unlearn.profile.ActivationProfiler;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.util.Locale;
+
+/**
+ * One measured forgetting run, as {@code lethe forget} and {@code lethe demo} do it: evaluate the
+ * model, profile the forgotten class's routing, unlearn, evaluate and profile again, and evaluate a
+ * Retrain reference when there is one.
+ */
+public final class ForgetRun {
+
+    private ForgetRun() {}
+
+    /**
+     * Runs and measures one forgetting request.
+     *
+     * @param original the trained model (not modified)
+     * @param splits its data
+     * @param forgetClass the class to forget
+     * @param unlearner the configured request (method, scope, epochs, learning rate, seed); {@code
+     *     from} and {@code using} are applied here, with {@code splits.labeledTrain()}
+     * @param seed the request's seed, for the report
+     * @param retainSample RA on a sample of this many retain images ({@link UnlearningEvaluator#ALL}
+     *     for all)
+     * @param miaTrainPerSide the MIA's SVM sample per side ({@link UnlearningEvaluator#ALL} for the
+     *     protocol's |test|)
+     * @param retrain a model retrained without the class, or null
+     * @param log receives progress lines
+     * @return the report; {@code report.result().model()} is the new model, which the caller saves
+     *     and closes. When the class was already forgotten, the result's status says so, the model
+     *     is {@code original}'s, and nothing was measured after (before = after).
+     * @throws IOException if data cannot be read
+     */
+    public static ForgetReport run(
+            TrainedModel original,
+            CifarSplits splits,
+            int forgetClass,
+            Unlearner unlearner,
+            long seed,
+            int retainSample,
+            int miaTrainPerSide,
+            TrainedModel retrain,
+            PrintStream log)
+            throws IOException {
+        checkNotNull(original, "original must not be null");
+        checkNotNull(unlearner, "unlearner must not be null");
+        UnlearningEvaluator evaluator = splits.evaluator(retainSample, miaTrainPerSide);
+        String className = splits.classNames().get(forgetClass);
+
+        log.printf(Locale.ROOT, "evaluating the original model for class %d (%s)...%n", forgetClass, className);
+        UnlearningEvaluation before = evaluator.evaluate(original.model(), forgetClass);
+        log.printf(Locale.ROOT, "  done in %.1f s%n", before.seconds());
+        ActivationProfile routingBefore = classRouting(original.model(), splits, forgetClass);
+
+        log.printf(Locale.ROOT, "forgetting class %d (%s)...%n", forgetClass, className);
+        UnlearningResult result =
+                unlearner.from(original.model()).using(splits.labeledTrain()).optProgress(s -> log.println("  " + s))
+                        .retrain();
+        ForgetReport.Builder report = ForgetReport.builder()
+                .setData(splits.datasetName(), splits.classNames())
+                .setResult(result, seed)
+                .optEvaluationSample(retainSample, miaTrainPerSide);
+        if (result.status() != UnlearningResult.Status.DONE) {
+            return report.setEvaluations(before, before).addNote(result.message()).build();
+        }
+        Model forgotten = result.model();
+        try {
+            log.println("evaluating the new model...");
+            UnlearningEvaluation after = evaluator.evaluate(forgotten, forgetClass);
+            log.printf(Locale.ROOT, "  done in %.1f s%n", after.seconds());
+            report.setEvaluations(before, after).optRouting(routingBefore, classRouting(forgotten, splits, forgetClass));
+            if (retrain != null) {
+                log.println("evaluating the Retrain reference...");
+                UnlearningEvaluation r = evaluator.evaluate(retrain.model(), forgetClass);
+                report.optRetrain(r, retrainSeconds(retrain),
+                        retrain.directory().map(Object::toString).orElse(null));
+            }
+        } catch (IOException | RuntimeException e) {
+            forgotten.close();
+            throw e;
+        }
+        if (retainSample != UnlearningEvaluator.ALL || miaTrainPerSide != UnlearningEvaluator.ALL) {
+            report.addNote(String.format(Locale.ROOT,
+                    "Sampled evaluation for speed: RA on %s retain images, the MIA's SVM trained on %s members"
+                            + " + %s non-members (the full protocol uses all of D_r and |test| per side).",
+                    retainSample == UnlearningEvaluator.ALL ? "all" : String.valueOf(retainSample),
+                    miaTrainPerSide == UnlearningEvaluator.ALL ? "all" : String.valueOf(miaTrainPerSide),
+                    miaTrainPerSide == UnlearningEvaluator.ALL ? "all" : String.valueOf(miaTrainPerSide)));
+        }
+        if (splits.limit() > 0) {
+            report.addNote("Only the first " + splits.limit() + " training images were used (--limit): a quick run,"
+                    + " not the protocol.");
+        }
+        result.selection().filter(s -> !s.isClassSpecific()).ifPresent(s -> report.addNote(s.warning()));
+        return report.build();
+    }
+
+    /**
+     * The Retrain reference's cost: the unlearning time recorded by {@code lethe forget --method
+     * retrain}, else the recorded training time.
+     *
+     * @param retrain the reference model
+     * @return seconds, NaN if unknown
+     */
+    static double retrainSeconds(TrainedModel retrain) {
+        boolean byForget = retrain.metadata(SavedModels.METHOD).map(m -> m.equals(Method.RETRAIN.name())).orElse(false);
+        String v = byForget
+                ? retrain.metadata(SavedModels.UNLEARN_SECONDS).orElse(null)
+                : retrain.metadata(SavedModels.TRAIN_SECONDS).orElse(null);
+        try {
+            return v == null ? Double.NaN : Double.parseDouble(v);
+        } catch (NumberFormatException e) {
+            return Double.NaN;
+        }
+    }
+
+    /**
+     * Profiles the routing of one class's test images.
+     *
+     * @param model the model
+     * @param splits the data
+     * @param classId the class
+     * @return the profile, or null if the model has no MoE layer or the class no test image
+     * @throws IOException if the images cannot be read
+     */
+    public static ActivationProfile classRouting(Model model, CifarSplits splits, int classId) throws IOException {
+        int[] items = splits.testIndicesOf(classId);
+        if (items.length == 0 || MoeBlocks.find(model.getBlock()).isEmpty()) {
+            return null;
+        }
+        return ActivationProfiler.profile(model, splits.labeledTest(), items, 256);
+    }
+}

@@ -1,0 +1,87 @@
+package dev.lethe.examples.cli;
+
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * Options every command shares: libtorch threads and verbose errors. Call {@link #apply()} first
+ * in a command, before anything touches DJL: libtorch reads its thread count when the engine
+ * starts.
+ */
+public final class RuntimeOptions {
+
+    /** The system property DJL's PyTorch engine reads its intra-op thread count from. */
+    public static final String THREADS_PROPERTY = "ai.djl.pytorch.num_threads";
+    /** The system property DJL's PyTorch engine reads its inter-op thread count from. */
+    public static final String INTEROP_PROPERTY = "ai.djl.pytorch.num_interop_threads";
+    /** The environment variable the launcher and this class read a default thread count from. */
+    public static final String THREADS_ENV = "LETHE_THREADS";
+    /** The system property holding the repository root (set by the {@code lethe} launcher). */
+    public static final String HOME_PROPERTY = "lethe.home";
+
+    @Spec(Spec.Target.MIXEE)
+    private CommandSpec spec;
+
+    @Option(
+            names = "--threads",
+            paramLabel = "N",
+            description = "libtorch threads (default: $LETHE_THREADS, else the number of cores)")
+    private Integer threads;
+
+    @Option(names = "--verbose", description = "Print the stack trace of an error.")
+    private boolean verbose;
+
+    /**
+     * Sets libtorch's thread counts (intra-op from {@code --threads}, {@code $LETHE_THREADS} or the
+     * number of cores; inter-op 1) unless already given as system properties, and makes AWT
+     * headless for the charts.
+     *
+     * @throws ParameterException if {@code --threads} is below 1
+     */
+    public void apply() {
+        if (threads != null) {
+            if (threads < 1) {
+                throw new ParameterException(spec.commandLine(), "--threads (" + threads + ") must be >= 1");
+            }
+            System.setProperty(THREADS_PROPERTY, String.valueOf(threads));
+        } else if (System.getProperty(THREADS_PROPERTY) == null) {
+            String env = System.getenv(THREADS_ENV);
+            int n = Runtime.getRuntime().availableProcessors();
+            if (env != null && env.trim().matches("[1-9]\\d*")) {
+                n = Integer.parseInt(env.trim());
+            }
+            System.setProperty(THREADS_PROPERTY, String.valueOf(n));
+        }
+        if (System.getProperty(INTEROP_PROPERTY) == null) {
+            System.setProperty(INTEROP_PROPERTY, "1");
+        }
+        if (System.getProperty("java.awt.headless") == null) {
+            System.setProperty("java.awt.headless", "true");
+        }
+    }
+
+    /** @return whether {@code --verbose} was given */
+    public boolean verbose() {
+        return verbose;
+    }
+
+    /** @return the libtorch thread count in effect (the system property, else the core count) */
+    public static int effectiveThreads() {
+        return Integer.getInteger(THREADS_PROPERTY, Runtime.getRuntime().availableProcessors());
+    }
+
+    /**
+     * The repository root: {@code -Dlethe.home} (set by the launcher), else the working folder.
+     * Default output folders ({@code .lethe/...}) and the default data ({@code ../shared/data})
+     * are relative to it.
+     *
+     * @return the folder
+     */
+    public static Path home() {
+        return Paths.get(System.getProperty(HOME_PROPERTY, ".")).toAbsolutePath().normalize();
+    }
+}

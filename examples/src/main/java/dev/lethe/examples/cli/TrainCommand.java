@@ -1,0 +1,77 @@
+package dev.lethe.examples.cli;
+
+import dev.lethe.cifar.CifarVariant;
+import dev.lethe.moe.MoeResNet;
+import dev.lethe.moe.RoutingStats;
+import dev.lethe.moe.train.EpochResult;
+import dev.lethe.moe.train.TrainingProgress;
+import dev.lethe.moe.train.TrainingRecipe;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code lethe train}: trains the MoE CNN on CIFAR and saves it with its configuration. */
+@Command(
+        name = "train",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        description = {
+            "Train the MoE ResNet on CIFAR-10 or CIFAR-100 (45k train / 5k validation split) and save it.",
+            "Shows a progress bar, then per epoch the validation accuracy and the experts' utilisation"
+                    + " (MI share of routing entropy, load CV, dead experts per MoE layer)."
+        })
+final class TrainCommand implements Callable<Integer> {
+
+    @Mixin private DataOptions data;
+    @Mixin private ModelOptions model;
+    @Mixin private RuntimeOptions runtime;
+
+    @Option(names = "--seed", paramLabel = "SEED", defaultValue = "0",
+            description = "Seed of initialisation, routing noise, data order and augmentation (default: ${DEFAULT-VALUE}).")
+    private long seed;
+
+    @Option(names = "--out", paramLabel = "DIR",
+            description = "Model folder to write (default: .lethe/cache/<hash of data, config and recipe>, where"
+                    + " `lethe demo` finds it too).")
+    private Path out;
+
+    @Option(names = "--download", description = "Download the data set if it is not found (the only network access).")
+    private boolean download;
+
+    @Override
+    public Integer call() throws Exception {
+        runtime.apply();
+        PrintStream log = System.err;
+        TrainingRecipe recipe = model.recipe(seed);
+        CifarSplits splits = data.load(CifarVariant.CIFAR10, 0, recipe.batchSize(), seed, download, log);
+        MoeResNet.Config config = model.config(splits.numClasses(), seed);
+        Path dir = out != null
+                ? out
+                : ModelCache.defaultRoot().resolve(
+                        ModelCache.key(splits.datasetName(), splits.splitSeed(), splits.limit(), config, recipe));
+        log.printf(Locale.ROOT, "model: widths %s, %d experts, top-%d, %.1f MFLOPs/image; %d libtorch thread(s)%n",
+                java.util.Arrays.toString(config.widths()), config.numExperts(), config.topK(),
+                config.flopsPerImage() / 1e6, RuntimeOptions.effectiveThreads());
+        log.println("recipe: " + recipe);
+        try (TrainedModel trained = TrainedModel.train(
+                splits, config, recipe, TrainingProgress.console(log, System.console() != null))) {
+            trained.save(dir);
+            EpochResult last = trained.history().orElseThrow().last();
+            PrintStream o = System.out;
+            o.println("Expert utilisation on the validation split after the last epoch:");
+            for (Map.Entry<String, RoutingStats> e : last.validationRouting().entrySet()) {
+                o.println("MoE layer " + e.getKey());
+                o.print(e.getValue().toTable(splits.classNames()));
+            }
+            o.printf(Locale.ROOT, "validation accuracy %.2f%%, test accuracy %.2f%%, %.0f s%n",
+                    100 * last.validationAccuracy(), trained.testAccuracy(), trained.trainSeconds());
+            o.println("saved the model to " + dir.toAbsolutePath().normalize());
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,221 @@
+package dev.lethe.examples.cli;
+
+import static com.google.common.base.Preconditions.checkNotNull;
+
+import ai.djl.Model;
+import ai.djl.engine.Engine;
+import ai.djl.translate.TranslateException;
+import dev.lethe.moe.MoeResNet;
+import dev.lethe.moe.train.MoeTraining;
+import dev.lethe.moe.train.TrainingHistory;
+import dev.lethe.moe.train.TrainingProgress;
+import dev.lethe.moe.train.TrainingRecipe;
+import dev.lethe.unlearn.data.LabeledData;
+import dev.lethe.unlearn.eval.Predictions;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * A trained model with the metadata that describes it: freshly trained by {@link #train} (then
+ * {@link #history()} is present) or loaded from a folder by {@link #load}. Closing it closes the
+ * model.
+ */
+public final class TrainedModel implements AutoCloseable {
+
+    private final Model model;
+    private final Map<String, String> metadata;
+    private final TrainingHistory history;
+    private Path directory;
+
+    private TrainedModel(Model model, Map<String, String> metadata, TrainingHistory history, Path directory) {
+        this.model = model;
+        this.metadata = new LinkedHashMap<>(metadata);
+        this.history = history;
+        this.directory = directory;
+    }
+
+    /**
+     * Trains a new {@link MoeResNet} on {@code splits.train()}, validating every epoch on {@code
+     * splits.validation()}, then measures its test accuracy. Seeds DJL's engine with the recipe's
+     * seed first, so the same configuration, recipe and data give the same initial weights.
+     *
+     * @param splits the data; its train batch size should be the recipe's
+     * @param config the architecture; its number of classes must be the data's
+     * @param recipe the training recipe
+     * @param progress receives batch and epoch progress (e.g. {@code TrainingProgress.console})
+     * @return the trained model, with metadata {@link SavedModels#DATASET}, {@link
+     *     SavedModels#RECIPE}, {@link SavedModels#SEED}, {@link SavedModels#SPLIT_SEED}, {@link
+     *     SavedModels#TRAIN_LIMIT}, {@link SavedModels#TEST_ACCURACY}, {@link
+     *     SavedModels#VALIDATION_ACCURACY}, {@link SavedModels#TRAIN_SECONDS} and {@link
+     *     SavedModels#THREADS}
+     * @throws IOException if the data cannot be read
+     * @throws IllegalArgumentException if the configuration does not fit the data
+     */
+    public static TrainedModel train(
+            CifarSplits splits, MoeResNet.Config config, TrainingRecipe recipe, TrainingProgress progress)
+            throws IOException {
+        checkNotNull(splits, "splits must not be null");
+        checkNotNull(config, "config must not be null");
+        checkNotNull(recipe, "recipe must not be null");
+        if (config.numClasses() != splits.numClasses()) {
+            throw new IllegalArgumentException(String.format(
+                    Locale.ROOT,
+                    "the model has %d classes but %s has %d",
+                    config.numClasses(),
+                    splits.datasetName(),
+                    splits.numClasses()));
+        }
+        Engine.getInstance().setRandomSeed((int) recipe.seed());
+        Model model = MoeResNet.newModel(config);
+        TrainingHistory history;
+        try {
+            history =
+                    MoeTraining.fit(
+                            model,
+                            splits.train(),
+                            splits.validation(),
+                            splits.numClasses(),
+                            recipe,
+                            progress == null ? TrainingProgress.silent() : progress);
+        } catch (TranslateException e) {
+            model.close();
+            throw new IOException("cannot read a training batch: " + e.getMessage(), e);
+        } catch (RuntimeException | IOException e) {
+            model.close();
+            throw e;
+        }
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put(SavedModels.DATASET, splits.datasetName());
+        meta.put(SavedModels.RECIPE, recipe.toJson());
+        meta.put(SavedModels.SEED, String.valueOf(recipe.seed()));
+        meta.put(SavedModels.SPLIT_SEED, String.valueOf(splits.splitSeed()));
+        meta.put(SavedModels.TRAIN_LIMIT, String.valueOf(splits.limit()));
+        meta.put(SavedModels.TRAIN_SECONDS, String.format(Locale.ROOT, "%.1f", history.seconds()));
+        meta.put(
+                SavedModels.VALIDATION_ACCURACY,
+                String.format(Locale.ROOT, "%.2f", 100 * history.last().validationAccuracy()));
+        meta.put(SavedModels.THREADS, String.valueOf(RuntimeOptions.effectiveThreads()));
+        double testAccuracy = accuracy(model, splits.labeledTest());
+        meta.put(SavedModels.TEST_ACCURACY, String.format(Locale.ROOT, "%.2f", testAccuracy));
+        return new TrainedModel(model, meta, history, null);
+    }
+
+    /**
+     * Loads a saved model with its metadata ({@link SavedModels#load}).
+     *
+     * @param dir the model folder
+     * @return the model
+     * @throws IOException if the folder is missing or the model corrupt; the message names it
+     */
+    public static TrainedModel load(Path dir) throws IOException {
+        Path folder = SavedModels.resolve(dir);
+        Map<String, String> meta = SavedModels.metadata(folder);
+        return new TrainedModel(SavedModels.load(folder), meta, null, folder);
+    }
+
+    /**
+     * The accuracy of a model on labelled images, in inference mode.
+     *
+     * @param model the model
+     * @param data the images
+     * @return the percentage of images whose arg-max prediction is their label, 0–100
+     * @throws IOException if the images cannot be read
+     */
+    public static double accuracy(Model model, LabeledData data) throws IOException {
+        int[] all = new int[data.size()];
+        for (int i = 0; i < all.length; i++) {
+            all[i] = i;
+        }
+        Predictions p = Predictions.compute(model, data, all, 256);
+        int[] labels = p.labels();
+        int[] predicted = p.predicted();
+        int correct = 0;
+        for (int i = 0; i < labels.length; i++) {
+            if (labels[i] == predicted[i]) {
+                correct++;
+            }
+        }
+        return labels.length == 0 ? Double.NaN : 100.0 * correct / labels.length;
+    }
+
+    /**
+     * Saves the model and its metadata into a folder, which becomes {@link #directory()}.
+     *
+     * @param dir the folder, created if needed
+     * @return the folder
+     * @throws IOException if writing fails
+     */
+    public Path save(Path dir) throws IOException {
+        SavedModels.save(model, dir, metadata);
+        metadata.clear();
+        metadata.putAll(SavedModels.metadata(dir));
+        directory = dir;
+        return dir;
+    }
+
+    /** Records that the saved folder was renamed to {@code dir}. */
+    void movedTo(Path dir) {
+        directory = dir;
+    }
+
+    /** @return the DJL model (closed with this object) */
+    public Model model() {
+        return model;
+    }
+
+    /** @return the model's architecture */
+    public MoeResNet.Config config() {
+        return ((MoeResNet) model.getBlock()).config();
+    }
+
+    /** @return a copy of the metadata */
+    public Map<String, String> metadata() {
+        return new LinkedHashMap<>(metadata);
+    }
+
+    /**
+     * @param key a metadata key ({@link SavedModels} constants)
+     * @return its value, if recorded
+     */
+    public Optional<String> metadata(String key) {
+        return Optional.ofNullable(metadata.get(key));
+    }
+
+    /** @return the training history when this object was trained, empty when it was loaded */
+    public Optional<TrainingHistory> history() {
+        return Optional.ofNullable(history);
+    }
+
+    /** @return the folder the model was loaded from or saved to, if any */
+    public Optional<Path> directory() {
+        return Optional.ofNullable(directory);
+    }
+
+    /** @return the recorded test accuracy (0–100), or NaN when none was recorded */
+    public double testAccuracy() {
+        return number(SavedModels.TEST_ACCURACY);
+    }
+
+    /** @return the recorded training time in seconds, or NaN when none was recorded */
+    public double trainSeconds() {
+        return number(SavedModels.TRAIN_SECONDS);
+    }
+
+    private double number(String key) {
+        String v = metadata.get(key);
+        try {
+            return v == null ? Double.NaN : Double.parseDouble(v);
+        } catch (NumberFormatException e) {
+            return Double.NaN;
+        }
+    }
+
+    @Override
+    public void close() {
+        model.close();
+    }
+}

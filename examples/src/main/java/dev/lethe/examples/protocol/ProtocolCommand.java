@@ -1,0 +1,488 @@
+package dev.lethe.examples.protocol;
+
+import ai.djl.Model;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.training.DefaultTrainingConfig;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.Trainer;
+import ai.djl.training.dataset.Batch;
+import ai.djl.training.loss.Loss;
+import ai.djl.training.optimizer.Optimizer;
+import ai.djl.training.tracker.Tracker;
+import com.google.common.hash.Hashing;
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import dev.lethe.cifar.CifarData;
+import dev.lethe.cifar.CifarVariant;
+import dev.lethe.examples.cli.CifarSplits;
+import dev.lethe.moe.MoeResNet;
+import dev.lethe.moe.RoutingStats;
+import dev.lethe.moe.train.EpochResult;
+import dev.lethe.moe.train.MoeTraining;
+import dev.lethe.moe.train.TrainingHistory;
+import dev.lethe.moe.train.TrainingProgress;
+import dev.lethe.moe.train.TrainingRecipe;
+import dev.lethe.unlearn.Method;
+import dev.lethe.unlearn.Scope;
+import dev.lethe.unlearn.Unlearner;
+import dev.lethe.unlearn.UnlearningResult;
+import dev.lethe.unlearn.data.LabeledData;
+import dev.lethe.unlearn.eval.Predictions;
+import dev.lethe.unlearn.eval.UnlearningEvaluation;
+import dev.lethe.unlearn.eval.UnlearningEvaluator;
+import dev.lethe.unlearn.profile.ActivationProfile;
+import dev.lethe.unlearn.profile.ActivationProfiler;
+import dev.lethe.unlearn.profile.ExpertSelection;
+import dev.lethe.unlearn.profile.ExpertSelector;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * The field's class-wise forgetting protocol on CIFAR-10 (Jia et al. 2023; Fan et al. 2024), run
+ * end to end and written to {@code docs/RESULTS.md} and {@code docs/results/cifar10-classwise.json}.
+ *
+ * <p>For each training recipe (plain, forget-ready) it trains (or reuses from the cache) the base
+ * MoE CNN on the 45k training split; for each forgotten class and seed it trains the Retrain oracle
+ * on the retain set with the same recipe, runs every method (fine-tune, gradient ascent, random
+ * labels, head-only, and the expert-targeted method with three scopes), evaluates each with the
+ * same metrics (UA, RA, TA, forgotten-class test accuracy, MIA-Efficacy, linear-probe recovery,
+ * Avg.Gap to Retrain), measures the routing shift of the forgotten class and a relearn test. Every
+ * trained model and every run's record is cached by configuration, so a rerun resumes where it
+ * stopped. Hyperparameters are never read from the test set.
+ */
+@Command(
+        name = "protocol",
+        mixinStandardHelpOptions = true,
+        description = "Run the class-wise forgetting protocol on CIFAR-10 and write docs/RESULTS.md.")
+public final class ProtocolCommand implements Callable<Integer> {
+
+    private static final Gson GSON = new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create();
+
+    @Option(names = "--data", description = "CIFAR-10 archive or folder (default ../shared/data/cifar-10-binary.tar.gz)")
+    Path data;
+
+    @Option(names = "--cache", defaultValue = ".lethe/protocol", description = "cache of models and run records (default ${DEFAULT-VALUE})")
+    Path cache;
+
+    @Option(names = "--docs", defaultValue = "docs", description = "where RESULTS.md and results/ go (default ${DEFAULT-VALUE})")
+    Path docs;
+
+    @Option(names = "--recipes", split = ",", defaultValue = "forget-ready,plain", description = "training recipes (default ${DEFAULT-VALUE})")
+    List<String> recipes;
+
+    @Option(names = "--classes", split = ",", defaultValue = "3", description = "classes to forget (default ${DEFAULT-VALUE})")
+    List<Integer> classes;
+
+    @Option(names = "--seeds", split = ",", defaultValue = "0", description = "seeds (default ${DEFAULT-VALUE})")
+    List<Long> seeds;
+
+    @Option(names = "--epochs", defaultValue = "6", description = "training epochs of base and Retrain models (default ${DEFAULT-VALUE})")
+    int epochs;
+
+    @Option(names = "--widths", split = ",", defaultValue = "16,32,64", description = "MoeResNet widths (default ${DEFAULT-VALUE})")
+    int[] widths;
+
+    @Option(names = "--experts", defaultValue = "8", description = "experts per MoE stage (default ${DEFAULT-VALUE})")
+    int experts;
+
+    @Option(names = "--top-k", defaultValue = "2", description = "experts per image (default ${DEFAULT-VALUE})")
+    int topK;
+
+    @Option(names = "--threads", defaultValue = "1", description = "libtorch threads (default ${DEFAULT-VALUE})")
+    int threads;
+
+    @Option(names = "--methods", split = ",", defaultValue = "ours-experts,ours-router,ours-head,head-only,fine-tune,gradient-ascent,random-labels",
+            description = "methods to run besides Retrain (default ${DEFAULT-VALUE})")
+    List<String> methods;
+
+    @Option(names = "--unlearn-epochs", defaultValue = "2", description = "passes over the forget set (default ${DEFAULT-VALUE})")
+    int unlearnEpochs;
+
+    @Option(names = "--retain-sample", defaultValue = "5000", description = "retain images for RA (default ${DEFAULT-VALUE})")
+    int retainSample;
+
+    @Option(names = "--mia-per-side", defaultValue = "2000", description = "MIA SVM training images per side (default ${DEFAULT-VALUE})")
+    int miaPerSide;
+
+    @Option(names = "--limit", defaultValue = "0", description = "use only the first N training images (quick runs; 0 = all)")
+    int limit;
+
+    @Option(names = "--skip-retrain", description = "do not train Retrain oracles (Avg.Gap then left empty)")
+    boolean skipRetrain;
+
+    private CifarSplits splits;
+    private LabeledData augmentedTrain;
+    private UnlearningEvaluator evaluator;
+    private final List<JsonObject> records = new ArrayList<>();
+
+    @Override
+    public Integer call() throws Exception {
+        System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(threads));
+        System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
+        Path dataPath = data != null ? data : Path.of("../shared/data/cifar-10-binary.tar.gz");
+        CifarData cifar = CifarSplits.load(dataPath, CifarVariant.CIFAR10);
+        splits = CifarSplits.of(cifar, 128, 0, 0, limit);
+        augmentedTrain = LabeledData.of(splits.train(), splits.train().labels(), splits.classNames());
+        evaluator = splits.evaluator(retainSample, miaPerSide);
+        Files.createDirectories(cache.resolve("runs"));
+        log("protocol on %s; recipes %s, classes %s, seeds %s, %d epochs, widths %s, %d threads",
+                dataPath, recipes, classes, seeds, epochs, Arrays.toString(widths), threads);
+        for (String recipeName : recipes) {
+            for (long seed : seeds) {
+                runRecipe(recipeName, seed);
+            }
+        }
+        write();
+        return 0;
+    }
+
+    private void runRecipe(String recipeName, long seed) throws Exception {
+        TrainingRecipe recipe = recipe(recipeName, seed);
+        MoeResNet.Config config = MoeResNet.builder().optWidths(widths[0], widths[1], widths[2])
+                .optNumExperts(experts).optTopK(topK).optSeed(seed).build();
+        String baseKey = key("base", config.toString(), recipe.toJson(), limit);
+        JsonObject base = cachedRecord(baseKey);
+        Path baseDir = cache.resolve("models").resolve(baseKey);
+        if (base == null || !Files.isDirectory(baseDir)) {
+            base = trainBase(config, recipe, baseDir);
+            base.addProperty("recipe", recipeName);
+            base.addProperty("seed", seed);
+            saveRecord(baseKey, base);
+        }
+        records.add(base);
+        for (int forgetClass : classes) {
+            JsonObject retrainEval = null;
+            double retrainSeconds = Double.NaN;
+            if (!skipRetrain) {
+                String rKey = key("retrain", config.toString(), recipe.toJson(), limit, forgetClass);
+                JsonObject r = cachedRecord(rKey);
+                if (r == null) {
+                    r = runRetrain(baseDir, recipe, forgetClass, seed);
+                    r.addProperty("recipe", recipeName);
+                    saveRecord(rKey, r);
+                }
+                records.add(r);
+                retrainEval = r;
+                retrainSeconds = r.get("seconds").getAsDouble();
+            }
+            for (String method : methods) {
+                String mKey = key("run", baseKey, method, forgetClass, seed, unlearnEpochs, retainSample, miaPerSide);
+                JsonObject m = cachedRecord(mKey);
+                if (m == null) {
+                    m = runMethod(baseDir, method, forgetClass, seed);
+                    m.addProperty("recipe", recipeName);
+                    saveRecord(mKey, m);
+                }
+                if (retrainEval != null) {
+                    m.addProperty("avgGap", UnlearningEvaluation.fromJson(m.getAsJsonObject("evaluation"))
+                            .avgGap(UnlearningEvaluation.fromJson(retrainEval.getAsJsonObject("evaluation"))));
+                    m.addProperty("retrainSeconds", retrainSeconds);
+                }
+                records.add(m);
+                write();
+            }
+        }
+    }
+
+    private JsonObject trainBase(MoeResNet.Config config, TrainingRecipe recipe, Path dir) throws Exception {
+        log("training the %s base model (%d epochs) ...", recipe.name(), recipe.epochs());
+        Engine.getInstance().setRandomSeed((int) recipe.seed());
+        JsonObject o = new JsonObject();
+        try (Model model = MoeResNet.newModel(config)) {
+            TrainingHistory h = MoeTraining.fit(model, splits.train(), splits.validation(), 10, recipe,
+                    TrainingProgress.console(System.err, false));
+            Predictions test = Predictions.compute(model, splits.labeledTest(), all(splits.labeledTest().size()), 256);
+            MoeResNet.save(model, dir, Map.of("recipe", recipe.toJson(), "testAccuracy", Double.toString(test.accuracy())));
+            o.addProperty("kind", "base");
+            o.addProperty("testAccuracy", test.accuracy());
+            o.addProperty("trainSeconds", h.seconds());
+            o.addProperty("threads", threads);
+            o.addProperty("epochs", recipe.epochs());
+            JsonArray curve = new JsonArray();
+            for (EpochResult e : h.epochs()) {
+                JsonObject p = new JsonObject();
+                p.addProperty("epoch", e.epoch());
+                p.addProperty("validationAccuracy", 100 * e.validationAccuracy());
+                p.addProperty("seconds", e.seconds());
+                p.addProperty("trainLoss", e.trainLosses().getOrDefault("task", Double.NaN));
+                curve.add(p);
+            }
+            o.add("curve", curve);
+            o.add("routing", routing(model));
+            o.addProperty("flopsPerImage", config.flopsPerImage());
+        }
+        return o;
+    }
+
+    /** Routing of the test images under inference routing: MI share, dead experts, per-class k80 and collateral. */
+    private JsonObject routing(Model model) throws IOException {
+        ActivationProfile p = ActivationProfiler.profile(model, splits.labeledTest(), null, 256);
+        JsonObject o = new JsonObject();
+        double miShare = 0;
+        int dead = 0;
+        for (String layer : p.layerNames()) {
+            RoutingStats s = p.layer(layer);
+            JsonObject l = new JsonObject();
+            l.addProperty("miShare", s.mutualInformationShare());
+            l.addProperty("deadExperts", s.deadExperts(RoutingStats.DEFAULT_DEAD_THRESHOLD).size());
+            JsonArray k80 = new JsonArray();
+            for (int c = 0; c < p.numClasses(); c++) {
+                k80.add(s.expertsCovering(c, 0.8));
+            }
+            l.add("k80", k80);
+            l.addProperty("table", s.toTable(p.classNames()));
+            o.add(layer, l);
+            miShare += s.mutualInformationShare();
+            dead += s.deadExperts(RoutingStats.DEFAULT_DEAD_THRESHOLD).size();
+        }
+        JsonArray collateral = new JsonArray();
+        for (int c = 0; c < p.numClasses(); c++) {
+            collateral.add(ExpertSelector.coverage(0.9).select(p, c, model.getBlock()).meanCollateral());
+        }
+        o.add("collateralPerClass", collateral);
+        o.addProperty("miShare", miShare / p.layerNames().size());
+        o.addProperty("deadExperts", dead);
+        return o;
+    }
+
+    private JsonObject runRetrain(Path baseDir, TrainingRecipe recipe, int forgetClass, long seed) throws Exception {
+        log("Retrain oracle without class %d (%s) ...", forgetClass, splits.classNames().get(forgetClass));
+        try (Model base = MoeResNet.load(baseDir)) {
+            UnlearningResult r = Unlearner.forClass(forgetClass).from(base).using(augmentedTrain)
+                    .method(Method.RETRAIN).optRetrainRecipe(recipe).optSeed(seed).optProgress(ProtocolCommand::log).retrain();
+            try (Model retrained = r.model()) {
+                JsonObject o = record("retrain", "all", forgetClass, seed, r, retrained);
+                o.add("relearn", relearn(retrained, forgetClass, seed));
+                return o;
+            }
+        }
+    }
+
+    private JsonObject runMethod(Path baseDir, String method, int forgetClass, long seed) throws Exception {
+        log("%s on class %d (%s), seed %d ...", method, forgetClass, splits.classNames().get(forgetClass), seed);
+        try (Model base = MoeResNet.load(baseDir)) {
+            Unlearner u = Unlearner.forClass(forgetClass).from(base).using(splits.labeledTrain())
+                    .optEpochs(unlearnEpochs).optSeed(seed).optProgress(ProtocolCommand::log);
+            String scope;
+            switch (method) {
+                case "ours-experts": u = u.optScope(Scope.EXPERTS); scope = "experts"; break;
+                case "ours-router": u = u.optScope(Scope.EXPERTS_AND_ROUTER); scope = "experts+router"; break;
+                case "ours-head": u = u.optScope(Scope.EXPERTS_ROUTER_AND_HEAD); scope = "experts+router+head"; break;
+                case "head-only": u = u.optScope(Scope.HEAD_ONLY); scope = "head"; break;
+                case "fine-tune": u = u.method(Method.FINE_TUNE); scope = "all"; break;
+                case "gradient-ascent": u = u.method(Method.GRADIENT_ASCENT); scope = "all"; break;
+                case "random-labels": u = u.method(Method.RANDOM_LABELS); scope = "all"; break;
+                default: throw new IllegalArgumentException("unknown method '" + method + "'");
+            }
+            UnlearningResult r = u.retrain();
+            try (Model after = r.model()) {
+                JsonObject o = record(method, scope, forgetClass, seed, r, after);
+                o.add("routingShift", routingShift(base, after, forgetClass));
+                if (method.startsWith("ours") || method.equals("head-only")) {
+                    o.add("relearn", relearn(after, forgetClass, seed));
+                }
+                return o;
+            }
+        }
+    }
+
+    private JsonObject record(String method, String scope, int forgetClass, long seed, UnlearningResult r, Model model) throws IOException {
+        UnlearningEvaluation e = evaluator.evaluate(model, forgetClass);
+        log("%s", e.toTable());
+        JsonObject o = new JsonObject();
+        o.addProperty("kind", "run");
+        o.addProperty("method", method);
+        o.addProperty("scope", scope);
+        o.addProperty("forgetClass", forgetClass);
+        o.addProperty("forgetClassName", splits.classNames().get(forgetClass));
+        o.addProperty("seed", seed);
+        o.addProperty("ua", e.ua());
+        o.addProperty("ra", e.ra());
+        o.addProperty("ta", e.ta());
+        o.addProperty("forgetTestAccuracy", e.forgetTestAccuracy());
+        o.addProperty("mia", e.mia());
+        o.addProperty("probeRecovery", e.probeForgetAccuracy());
+        o.addProperty("seconds", r.seconds());
+        o.addProperty("parametersRetrainedFraction", r.parametersRetrainedFraction());
+        o.addProperty("collateral", r.selection().map(ExpertSelection::meanCollateral).orElse(Double.NaN));
+        r.selection().ifPresent(s -> o.add("selection", s.toJson()));
+        o.add("evaluation", e.toJson());
+        return o;
+    }
+
+    /** Total-variation distance between the forgotten class's expert shares before and after, per layer. */
+    private JsonObject routingShift(Model before, Model after, int forgetClass) throws IOException {
+        int[] idx = splits.testIndicesOf(forgetClass);
+        ActivationProfile p0 = ActivationProfiler.profile(before, splits.labeledTest(), idx, 256);
+        ActivationProfile p1 = ActivationProfiler.profile(after, splits.labeledTest(), idx, 256);
+        JsonObject o = new JsonObject();
+        for (String layer : p0.layerNames()) {
+            double[] a = p0.share(layer, forgetClass);
+            double[] b = p1.share(layer, forgetClass);
+            double tv = 0;
+            for (int i = 0; i < a.length; i++) {
+                tv += Math.abs(a[i] - b[i]) / 2;
+            }
+            JsonObject l = new JsonObject();
+            l.addProperty("totalVariation", tv);
+            l.add("before", GSON.toJsonTree(a));
+            l.add("after", GSON.toJsonTree(b));
+            o.add(layer, l);
+        }
+        return o;
+    }
+
+    /**
+     * The relearn test: fine-tune every parameter on 1 % of the forgotten class's training images
+     * (plus as many retain images) for 10 Adam steps at lr 1e-3, and report the forgotten class's
+     * test accuracy after 0, 5 and 10 steps. Runs on a copy; the model is unchanged.
+     */
+    private JsonObject relearn(Model model, int forgetClass, long seed) throws IOException {
+        LabeledData train = splits.labeledTrain();
+        int[] forget = train.indicesOf(forgetClass);
+        int n = Math.max(2, forget.length / 100);
+        java.util.SplittableRandom random = new java.util.SplittableRandom(seed + 17);
+        int[] items = new int[2 * n];
+        int[] retain = train.indicesExcept(forgetClass);
+        for (int i = 0; i < n; i++) {
+            items[i] = forget[random.nextInt(forget.length)];
+            items[n + i] = retain[random.nextInt(retain.length)];
+        }
+        JsonObject o = new JsonObject();
+        o.addProperty("images", n);
+        Path tmp = Files.createTempDirectory("lethe-relearn");
+        try {
+            MoeResNet.save(model, tmp, Map.of());
+            try (Model copy = MoeResNet.load(tmp)) {
+                int[] testIdx = splits.testIndicesOf(forgetClass);
+                o.addProperty("step0", Predictions.compute(copy, splits.labeledTest(), testIdx, 256).accuracy());
+                DefaultTrainingConfig cfg = new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
+                        .optOptimizer(Optimizer.adam().optLearningRateTracker(Tracker.fixed(1e-3f)).build());
+                try (Trainer trainer = copy.newTrainer(cfg)) {
+                    for (int step = 1; step <= 10; step++) {
+                        try (NDManager scope = trainer.getManager().newSubManager(); Batch b = train.batch(scope, items)) {
+                            try (GradientCollector gc = trainer.newGradientCollector()) {
+                                NDList pred = copy.getBlock().forward(new ai.djl.training.ParameterStore(scope, false), b.getData(), false);
+                                gc.backward(trainer.getLoss().evaluate(b.getLabels(), pred));
+                            }
+                            trainer.step();
+                        }
+                        if (step == 5 || step == 10) {
+                            o.addProperty("step" + step, Predictions.compute(copy, splits.labeledTest(), testIdx, 256).accuracy());
+                        }
+                    }
+                }
+            }
+        } finally {
+            try (var files = Files.walk(tmp)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+        return o;
+    }
+
+    private TrainingRecipe recipe(String name, long seed) {
+        TrainingRecipe.Builder b = TrainingRecipe.builder().optEpochs(epochs).optSeed(seed);
+        switch (name) {
+            case "plain": return b.build();
+            case "forget-ready": return b.optMutualInformation(0.5f, 0.5f).build();
+            default: throw new IllegalArgumentException("unknown recipe '" + name + "' (plain, forget-ready)");
+        }
+    }
+
+    private void write() throws IOException {
+        Files.createDirectories(docs.resolve("results"));
+        JsonObject out = new JsonObject();
+        out.addProperty("date", LocalDate.now().toString());
+        out.addProperty("command", "./lethe protocol " + String.join(" ", commandLine()));
+        out.addProperty("threads", threads);
+        JsonArray all = new JsonArray();
+        for (JsonObject r : records) {
+            JsonObject slim = r.deepCopy();
+            slim.remove("evaluation");
+            slim.remove("selection");
+            if (slim.has("routing")) {
+                for (String k : slim.getAsJsonObject("routing").keySet()) {
+                    if (slim.getAsJsonObject("routing").get(k).isJsonObject()) {
+                        slim.getAsJsonObject("routing").getAsJsonObject(k).remove("table");
+                    }
+                }
+            }
+            all.add(slim);
+        }
+        out.add("records", all);
+        atomicWrite(docs.resolve("results/cifar10-classwise.json"), GSON.toJson(out));
+        atomicWrite(docs.resolve("RESULTS.md"), ResultsReport.markdown(records, commandLine(), threads, epochs, limit));
+    }
+
+    private List<String> commandLine() {
+        List<String> args = new ArrayList<>();
+        args.add("--recipes " + String.join(",", recipes));
+        args.add("--classes " + classes.toString().replaceAll("[\\[\\] ]", ""));
+        args.add("--seeds " + seeds.toString().replaceAll("[\\[\\] ]", ""));
+        args.add("--epochs " + epochs);
+        args.add("--widths " + widths[0] + "," + widths[1] + "," + widths[2]);
+        args.add("--threads " + threads);
+        if (limit > 0) {
+            args.add("--limit " + limit);
+        }
+        return args;
+    }
+
+    private JsonObject cachedRecord(String key) throws IOException {
+        Path p = cache.resolve("runs").resolve(key + ".json");
+        return Files.isRegularFile(p) ? JsonParser.parseString(Files.readString(p, StandardCharsets.UTF_8)).getAsJsonObject() : null;
+    }
+
+    private void saveRecord(String key, JsonObject record) throws IOException {
+        atomicWrite(cache.resolve("runs").resolve(key + ".json"), GSON.toJson(record));
+    }
+
+    private static void atomicWrite(Path target, String text) throws IOException {
+        Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
+        Files.writeString(tmp, text, StandardCharsets.UTF_8);
+        Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    private static String key(Object... parts) {
+        StringBuilder sb = new StringBuilder();
+        for (Object p : parts) {
+            sb.append(p).append('|');
+        }
+        return parts[0] + "-" + Hashing.sha256().hashString(sb, StandardCharsets.UTF_8).toString().substring(0, 12);
+    }
+
+    private static int[] all(int n) {
+        int[] a = new int[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = i;
+        }
+        return a;
+    }
+
+    static void log(String format, Object... args) {
+        System.err.println("[protocol] " + String.format(Locale.ROOT, format, args));
+    }
+
+    static void log(String line) {
+        System.err.println("[protocol] " + line);
+    }
+}
