@@ -6,10 +6,10 @@
 #
 # SETs
 #   layer    MoE layer fwd+bwd: SPARSE vs DENSE, E 4,8,16, k 1,2, batch 32,128 + plain baseline
-#            (~8 min at 1 thread)                          -> bench-cpu.json, "## MoE layer"
+#            (~5 min at 1 thread)                          -> bench-cpu.json, "## MoE layer"
 #   layer8   the same at E=8, k=2, batch 128 only (~1 min) -> bench-cpu.json, "## MoE layer"
 #   train    one training step of the MoE CNN + the 2048² matmul ceiling
-#                                                          -> bench-cpu-train.json, "## Training step"
+#                                                          -> bench-cpu.json, "## Training step"
 #   pytorch  side by side: Java and PyTorch alternately (train, then layer E=8 k=2 b=128), --rounds
 #            times, same threads                           -> pytorch-side-by-side.json
 #   gpu      train + layer8 + the PyTorch reference with device=gpu (1 s iterations)
@@ -131,7 +131,7 @@ for SET in "${SETS[@]}"; do
     layer8)
       jmh cpu "${LAYER8[@]}" -w 1 -r 2; report layer "$OUTDIR/bench-cpu.json" "$LAST" ;;
     train)
-      jmh cpu "${TRAIN[@]}" -w 3 -r 3; report train "$OUTDIR/bench-cpu-train.json" "$LAST" ;;
+      jmh cpu "${TRAIN[@]}" -w 3 -r 3; report train "$OUTDIR/bench-cpu.json" "$LAST" ;;
     pytorch)
       IN=()
       for r in $(seq "$ROUNDS"); do
