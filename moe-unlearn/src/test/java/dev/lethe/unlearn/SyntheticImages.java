@@ -8,14 +8,14 @@ import java.util.List;
 import java.util.Random;
 
 /** 32×32 RGB images whose class is a colour mix plus noise: separable, learnt in seconds. */
-final class SyntheticImages {
+public final class SyntheticImages {
 
-    static final List<String> NAMES = List.of("red", "green", "blue", "yellow");
+    public static final List<String> NAMES = List.of("red", "green", "blue", "yellow");
     private static final float[][] MEANS = {{1, 0, 0}, {0, 1, 0}, {0, 0, 1}, {1, 1, 0}};
 
     private SyntheticImages() {}
 
-    static LabeledData make(NDManager manager, int perClass, long seed) {
+    public static LabeledData make(NDManager manager, int perClass, long seed) {
         Random r = new Random(seed);
         int classes = NAMES.size();
         int n = perClass * classes;
