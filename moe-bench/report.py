@@ -4,7 +4,7 @@ docs/PERFORMANCE.md and the merged JSON files of docs/results/. Standard library
 
   report.py SET --out RESULT.json --doc PERFORMANCE.md --meta "key=value" ... INPUT.json...
 
-SET is layer | train | pytorch | gpu. RESULT.json maps each set to {meta, results} (JMH's JSON
+SET is layer | train | loader | pytorch | gpu. RESULT.json maps each set to {meta, results} (JMH's JSON
 entries); a run replaces its own set's entry and keeps the others. The table replaces the block between
 <!-- lethe-bench:SET --> and <!-- /lethe-bench:SET --> in the document (created under the
 section's heading when missing); everything else in the document is left alone.
@@ -15,7 +15,7 @@ import statistics
 from collections import defaultdict
 
 HEADINGS = {"layer": "## MoE layer", "train": "## Training step",
-            "pytorch": "## Side by side with PyTorch", "gpu": "## GPU"}
+            "pytorch": "## Side by side with PyTorch", "gpu": "## GPU", "loader": "## Data loader"}
 
 
 def load(paths):
@@ -157,6 +157,15 @@ def side_by_side(rows):
     return out
 
 
+def generic_table(rows):
+    out = ["", "| benchmark | parameters | score | error | unit |", "|---|---|---:|---:|---|"]
+    for r in rows:
+        m = r["primaryMetric"]
+        params = ", ".join(f"{k}={v}" for k, v in sorted(r.get("params", {}).items()))
+        out.append(f"| {short(r)} | {params} | {fmt(m['score'], 2)} | {fmt(m.get('scoreError'), 2)} | {m['scoreUnit']} |")
+    return out
+
+
 def update_doc(doc, set_name, block):
     try:
         with open(doc) as f:
@@ -207,6 +216,8 @@ def main():
         lines += layer_table(rows)
     elif a.set == "train":
         lines += train_table(rows)[0]
+    elif a.set == "loader":
+        lines += generic_table(rows)
     else:
         if any(short(r) in ("trainingStep", "matmulCeiling") for r in rows) or a.set == "pytorch":
             lines += side_by_side(rows)

@@ -10,6 +10,8 @@
 #   layer8   the same at E=8, k=2, batch 128 only (~1 min) -> bench-cpu.json, "## MoE layer"
 #   train    one training step of the MoE CNN + the 2048² matmul ceiling
 #                                                          -> bench-cpu.json, "## Training step"
+#   loader   the CIFAR data loader (CifarLoaderBenchmark, its own settings) -> bench-cpu.json,
+#            "## Data loader"
 #   pytorch  side by side: Java and PyTorch alternately (train, then layer E=8 k=2 b=128), --rounds
 #            times, same threads                           -> pytorch-side-by-side.json
 #   gpu      train + layer8 + the PyTorch reference with device=gpu (1 s iterations)
@@ -82,7 +84,9 @@ jmh() {
   local dev="$1"; shift
   N=$((N + 1))
   echo "== $(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg): JMH $*" >&2
-  "${JMH[@]}" "$@" -p threads="$THREADS" -p device="$dev" -f 1 $ITERS \
+  local params=(-p threads="$THREADS" -p device="$dev")
+  [ "$dev" = "-" ] && params=()   # a benchmark without the threads/device parameters
+  "${JMH[@]}" "$@" "${params[@]}" -f 1 $ITERS \
     -jvmArgsAppend "$FORK_ARGS" -rf json -rff "$TMP/jmh-$N.json" ${JMH_EXTRA:-} \
     > "$LOGDIR/jmh-$N.log" 2>&1 || true
   grep -E '^(Benchmark|[A-Za-z]+Benchmark\.|\[lethe-bench\])' "$LOGDIR/jmh-$N.log" >&2 || true
@@ -132,6 +136,8 @@ for SET in "${SETS[@]}"; do
       jmh cpu "${LAYER8[@]}" -w 1 -r 2; report layer "$OUTDIR/bench-cpu.json" "$LAST" ;;
     train)
       jmh cpu "${TRAIN[@]}" -w 3 -r 3; report train "$OUTDIR/bench-cpu.json" "$LAST" ;;
+    loader)
+      jmh - CifarLoaderBenchmark; report loader "$OUTDIR/bench-cpu.json" "$LAST" ;;
     pytorch)
       IN=()
       for r in $(seq "$ROUNDS"); do

@@ -55,7 +55,7 @@ final class DemoCommand implements Callable<Integer> {
             description = "Training epochs of the demo model (default: ${DEFAULT-VALUE}).")
     private int epochs;
 
-    @Option(names = "--train-images", paramLabel = "N", defaultValue = "20000",
+    @Option(names = "--train-images", paramLabel = "N", defaultValue = "15000",
             description = "Train on the first N images of the 45k training split (default: ${DEFAULT-VALUE};"
                     + " 0 = all).")
     private int trainImages;

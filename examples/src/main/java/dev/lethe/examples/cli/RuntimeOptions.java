@@ -29,15 +29,16 @@ public final class RuntimeOptions {
     @Option(
             names = "--threads",
             paramLabel = "N",
-            description = "libtorch threads (default: $LETHE_THREADS, else the number of cores)")
+            description = "libtorch threads (default: $LETHE_THREADS, else the cores the load average leaves idle,"
+                    + " at least 1: two OpenMP threads on a busy 2-core machine run several times slower than one).")
     private Integer threads;
 
     @Option(names = "--verbose", description = "Print the stack trace of an error.")
     private boolean verbose;
 
     /**
-     * Sets libtorch's thread counts (intra-op from {@code --threads}, {@code $LETHE_THREADS} or the
-     * number of cores; inter-op 1) unless already given as system properties, and makes AWT
+     * Sets libtorch's thread counts (intra-op from {@code --threads}, {@code $LETHE_THREADS} or
+     * {@link #idleCores()}; inter-op 1) unless already given as system properties, and makes AWT
      * headless for the charts.
      *
      * @throws ParameterException if {@code --threads} is below 1
@@ -50,7 +51,7 @@ public final class RuntimeOptions {
             System.setProperty(THREADS_PROPERTY, String.valueOf(threads));
         } else if (System.getProperty(THREADS_PROPERTY) == null) {
             String env = System.getenv(THREADS_ENV);
-            int n = Runtime.getRuntime().availableProcessors();
+            int n = idleCores();
             if (env != null && env.trim().matches("[1-9]\\d*")) {
                 n = Integer.parseInt(env.trim());
             }
@@ -62,6 +63,23 @@ public final class RuntimeOptions {
         if (System.getProperty("java.awt.headless") == null) {
             System.setProperty("java.awt.headless", "true");
         }
+    }
+
+    /**
+     * The cores other processes leave idle: the number of cores minus the 1-minute load average,
+     * rounded, at least 1 (all cores when the load is unknown). On a shared machine libtorch's
+     * OpenMP threads slow down several-fold when another process holds one of their cores.
+     *
+     * @return a thread count, &gt;= 1
+     */
+    public static int idleCores() {
+        int cores = Runtime.getRuntime().availableProcessors();
+        String load = Reports.loadAverage();
+        if (load.equals("unknown")) {
+            return cores;
+        }
+        double busy = Double.parseDouble(load.split(" ")[0]);
+        return (int) Math.max(1, Math.min(cores, Math.round(cores - busy)));
     }
 
     /** @return whether {@code --verbose} was given */
