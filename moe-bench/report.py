@@ -15,7 +15,8 @@ import statistics
 from collections import defaultdict
 
 HEADINGS = {"layer": "## MoE layer", "train": "## Training step",
-            "pytorch": "## Side by side with PyTorch", "gpu": "## GPU", "loader": "## Data loader"}
+            "pytorch": "## Side by side with PyTorch", "gpu": "## GPU", "loader": "## Data loader",
+            "unlearn": "## Profiler and unlearning"}
 
 
 def load(paths):
@@ -216,7 +217,7 @@ def main():
         lines += layer_table(rows)
     elif a.set == "train":
         lines += train_table(rows)[0]
-    elif a.set == "loader":
+    elif a.set in ("loader", "unlearn"):
         lines += generic_table(rows)
     else:
         if any(short(r) in ("trainingStep", "matmulCeiling") for r in rows) or a.set == "pytorch":

@@ -10,6 +10,8 @@
 #   layer8   the same at E=8, k=2, batch 128 only (~1 min) -> bench-cpu.json, "## MoE layer"
 #   train    one training step of the MoE CNN + the 2048² matmul ceiling
 #                                                          -> bench-cpu.json, "## Training step"
+#   unlearn  the activation profiler pass, its inference baseline and a 4-step Unlearner.retrain()
+#            (UnlearningBenchmark) -> bench-cpu.json, "## Profiler and unlearning"
 #   loader   the CIFAR data loader (CifarLoaderBenchmark, its own settings) -> bench-cpu.json,
 #            "## Data loader"
 #   pytorch  side by side: Java and PyTorch alternately (train, then layer E=8 k=2 b=128), --rounds
@@ -138,6 +140,8 @@ for SET in "${SETS[@]}"; do
       jmh cpu "${TRAIN[@]}" -w 3 -r 3; report train "$OUTDIR/bench-cpu.json" "$LAST" ;;
     loader)
       jmh - CifarLoaderBenchmark; report loader "$OUTDIR/bench-cpu.json" "$LAST" ;;
+    unlearn)
+      jmh cpu UnlearningBenchmark -w 2 -r 3; report unlearn "$OUTDIR/bench-cpu.json" "$LAST" ;;
     pytorch)
       IN=()
       for r in $(seq "$ROUNDS"); do
