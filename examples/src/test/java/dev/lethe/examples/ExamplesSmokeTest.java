@@ -8,19 +8,17 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Runs each example program on a tiny synthetic CIFAR-10 (tiny widths, one epoch, 64 images). */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ExamplesSmokeTest {
 
-    @TempDir Path tmp;
-    private Path data;
-    private Path model;
+    @TempDir static Path tmp;
+    private static Path data;
+    private static Path model;
 
     @BeforeAll
-    void trainOnce() throws Exception {
+    static void trainOnce() throws Exception {
         data = SyntheticCifar.write(tmp.resolve("data"), 20);
         model = tmp.resolve("model");
         String out = run(() -> TrainAndSave.main(new String[] {

@@ -101,7 +101,7 @@ public final class ForgetRun {
                     miaTrainPerSide == UnlearningEvaluator.ALL ? "all" : String.valueOf(miaTrainPerSide)));
         }
         if (splits.limit() > 0) {
-            report.addNote("Only the first " + splits.limit() + " training images were used (--limit): a quick run,"
+            report.addNote("Only the first " + splits.limit() + " training images were used: a quick run,"
                     + " not the protocol.");
         }
         result.selection().filter(s -> !s.isClassSpecific()).ifPresent(s -> report.addNote(s.warning()));

@@ -7,14 +7,11 @@ import com.google.gson.JsonParser;
 import dev.lethe.examples.SyntheticCifar;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -24,12 +21,11 @@ import picocli.CommandLine;
  * The command line on a tiny synthetic CIFAR-10: help, option errors, missing files, and the
  * train → profile → forget → evaluate → demo flow with tiny models.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class LetheCliTest {
 
-    @TempDir Path tmp;
-    private Path data;
-    private Path model;
+    @TempDir static Path tmp;
+    private static Path data;
+    private static Path model;
 
     /** What one command run returned and printed. */
     private static final class Run {
@@ -39,7 +35,7 @@ class LetheCliTest {
     }
 
     @BeforeAll
-    void trainTinyModel() throws Exception {
+    static void trainTinyModel() throws Exception {
         data = SyntheticCifar.write(tmp.resolve("data"), 20);
         model = tmp.resolve("model");
         Run r = run("train", "--data", data.toString(), "--widths", "4,8,8", "--experts", "4", "--epochs", "1",
@@ -175,12 +171,8 @@ class LetheCliTest {
         assertThat(second.err).contains("using the cached model");
     }
 
+    /** Runs the command line with stdout and stderr captured (picocli's writers wrap them). */
     private static Run run(String... args) {
-        CommandLine cl = LetheCli.newCommandLine();
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
         PrintStream stdout = System.out;
         PrintStream stderr = System.err;
         ByteArrayOutputStream capturedOut = new ByteArrayOutputStream();
@@ -189,13 +181,16 @@ class LetheCliTest {
         System.setErr(new PrintStream(capturedErr, true, StandardCharsets.UTF_8));
         Run r = new Run();
         try {
+            CommandLine cl = LetheCli.newCommandLine();
             r.code = cl.execute(args);
+            cl.getOut().flush();
+            cl.getErr().flush();
         } finally {
             System.setOut(stdout);
             System.setErr(stderr);
         }
-        r.out = out + capturedOut.toString(StandardCharsets.UTF_8);
-        r.err = err + capturedErr.toString(StandardCharsets.UTF_8);
+        r.out = capturedOut.toString(StandardCharsets.UTF_8);
+        r.err = capturedErr.toString(StandardCharsets.UTF_8);
         return r;
     }
 }
