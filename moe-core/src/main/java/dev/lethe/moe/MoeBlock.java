@@ -90,7 +90,8 @@ public final class MoeBlock extends AbstractBlock {
                                 numExperts,
                                 builder.routerInitStd,
                                 builder.routerScale,
-                                builder.cosineRouter));
+                                builder.cosineRouter,
+                                builder.detachRouterInput));
         List<Block> list = new ArrayList<>(numExperts);
         for (int i = 0; i < numExperts; i++) {
             Block expert = builder.expertFactory.create(i);
@@ -520,6 +521,7 @@ public final class MoeBlock extends AbstractBlock {
         private float routerInitStd;
         private float routerScale = 1f;
         private boolean cosineRouter;
+        private boolean detachRouterInput = true;
         private long seed;
 
         Builder() {}
@@ -637,6 +639,19 @@ public final class MoeBlock extends AbstractBlock {
          */
         public Builder optCosineRouter(boolean cosine) {
             this.cosineRouter = cosine;
+            return this;
+        }
+
+        /**
+         * Whether the router reads its input with the gradient stopped (default true), so that
+         * routing losses and gates train the router, not the backbone below it (see {@link
+         * MoeRouter}).
+         *
+         * @param detach true to stop routing gradients at the router input
+         * @return this builder
+         */
+        public Builder optDetachRouterInput(boolean detach) {
+            this.detachRouterInput = detach;
             return this;
         }
 

@@ -28,6 +28,11 @@ import ai.djl.util.PairList;
  * each other; measured here, the z-loss reached infinity within 5 SGD steps at lr 0.1), while the
  * cosine router's logits grow only as fast as the single scalar {@code s}.
  *
+ * <p>By default the router reads its input with the gradient stopped: routing losses and gates then
+ * train the router only, never the features below it. Without that, the learnable scale multiplies
+ * every routing gradient that reaches the backbone; measured here on CIFAR-10, a loss spike from 1.2
+ * to 5e7 in the third epoch at learning rate 0.1.
+ *
  * <p>Parameters: {@code weight} (E, C), {@code bias} (E), {@code scale} (1). The weight is
  * initialised to N(0, initStd²) (linear router: 0 by default, all experts start tied and training
  * noise breaks the ties; cosine router: 0.01 when 0 is asked, since a zero vector has no direction).
@@ -41,11 +46,13 @@ public final class MoeRouter extends AbstractBlock {
     private final Parameter bias;
     private final Parameter scale;
     private final boolean cosine;
+    private final boolean detachInput;
 
-    MoeRouter(int numExperts, float initStd, float initialScale, boolean cosine) {
+    MoeRouter(int numExperts, float initStd, float initialScale, boolean cosine, boolean detachInput) {
         super(VERSION);
         this.numExperts = numExperts;
         this.cosine = cosine;
+        this.detachInput = detachInput;
         float std = cosine && initStd == 0f ? 0.01f : initStd;
         Initializer weightInit = std == 0f ? Initializer.ZEROS : new NormalInitializer(std);
         weight =
@@ -85,6 +92,11 @@ public final class MoeRouter extends AbstractBlock {
         return x.reshape(s.get(0), s.get(1), -1).mean(new int[] {2});
     }
 
+    /** @return whether routing gradients are kept out of the layer input */
+    public boolean isInputDetached() {
+        return detachInput;
+    }
+
     /** @return whether this is a cosine router */
     public boolean isCosine() {
         return cosine;
@@ -110,6 +122,9 @@ public final class MoeRouter extends AbstractBlock {
             PairList<String, Object> params) {
         NDArray x = inputs.singletonOrThrow();
         NDArray pooled = globalAveragePool(x);
+        if (detachInput) {
+            pooled = pooled.stopGradient();
+        }
         NDArray w = parameterStore.getValue(weight, x.getDevice(), training);
         NDArray b = parameterStore.getValue(bias, x.getDevice(), training);
         NDArray s = parameterStore.getValue(scale, x.getDevice(), training);

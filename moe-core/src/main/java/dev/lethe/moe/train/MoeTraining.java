@@ -96,7 +96,7 @@ public final class MoeTraining {
         Optimizer optimizer =
                 RouterAwareOptimizer.of(
                         block,
-                        optimizer(recipe, recipe.weightDecay(), 0f, schedule(recipe, batches, totalSteps)),
+                        optimizer(recipe, recipe.weightDecay(), recipe.gradientClip(), schedule(recipe, batches, totalSteps)),
                         optimizer(
                                 recipe,
                                 recipe.routerWeightDecay(),

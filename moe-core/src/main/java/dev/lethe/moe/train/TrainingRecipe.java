@@ -24,6 +24,7 @@ public final class TrainingRecipe {
     private float weightDecay;
     private float routerWeightDecay;
     private float routerClip;
+    private float gradientClip;
     private float warmupEpochs;
     private float balance;
     private float zLoss;
@@ -85,6 +86,11 @@ public final class TrainingRecipe {
      */
     public float routerClip() {
         return routerClip;
+    }
+
+    /** @return the element-wise gradient clip of every other parameter (default 5; 0 = none) */
+    public float gradientClip() {
+        return gradientClip;
     }
 
     /** @return the warm-up length in epochs */
@@ -172,6 +178,7 @@ public final class TrainingRecipe {
         Preconditions.checkArgument(
                 routerWeightDecay >= 0, "routerWeightDecay (%s) must be >= 0", routerWeightDecay);
         Preconditions.checkArgument(routerClip >= 0, "routerClip (%s) must be >= 0", routerClip);
+        Preconditions.checkArgument(gradientClip >= 0, "gradientClip (%s) must be >= 0", gradientClip);
         Preconditions.checkArgument(
                 warmupEpochs >= 0 && warmupEpochs <= epochs,
                 "warmupEpochs (%s) must be in [0, epochs (%s)]",
@@ -196,6 +203,7 @@ public final class TrainingRecipe {
             r.weightDecay = 5e-4f;
             r.routerWeightDecay = 0f;
             r.routerClip = 1f;
+            r.gradientClip = 5f;
             r.warmupEpochs = 1f;
             r.balance = 1e-2f;
             r.zLoss = 1e-3f;
@@ -263,6 +271,16 @@ public final class TrainingRecipe {
          */
         public Builder optRouterClip(float clip) {
             r.routerClip = clip;
+            return this;
+        }
+
+        /**
+         * @param clip element-wise gradient clip of non-router parameters, &gt;= 0; default 5 (0 =
+         *     off): a safety net against a single exploding step
+         * @return this builder
+         */
+        public Builder optGradientClip(float clip) {
+            r.gradientClip = clip;
             return this;
         }
 
