@@ -142,6 +142,28 @@ class MoeBlockTest {
     }
 
     @Test
+    void routerLosses_reachTheInputOnlyWhenNotDetached() {
+        for (boolean detach : new boolean[] {true, false}) {
+            MoeBlock moe = MoeBlock.builder().setNumExperts(3).setExpertFactory(ConvExperts.residual(4))
+                    .optRouterInitStd(0.5f).optDetachRouterInput(detach).build();
+            moe.initialize(manager, DataType.FLOAT32, new Shape(6, 4, 8, 8));
+            NDArray x = randomInput(manager, 3, 6, 4, 8, 8);
+            x.setRequiresGradient(true);
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                moe.forward(new ParameterStore(manager, false), new NDList(x), true);
+                gc.backward(MoeLosses.zLoss(moe.lastRouting().orElseThrow()));
+            }
+            float inputGradient = x.getGradient().abs().max().getFloat();
+            if (detach) {
+                assertThat(inputGradient).isZero();
+            } else {
+                assertThat(inputGradient).isGreaterThan(0f);
+            }
+            assertThat(maxAbsGradient(moe.router())).isGreaterThan(0f);
+        }
+    }
+
+    @Test
     void maskExpert_neverSelected_inTrainingOrInference() {
         MoeBlock moe = smallMoe(4, 2, Dispatch.SPARSE, 4);
         moe.initialize(manager, DataType.FLOAT32, new Shape(32, 4, 8, 8));
