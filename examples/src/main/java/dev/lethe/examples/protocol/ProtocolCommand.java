@@ -430,7 +430,7 @@ public final class ProtocolCommand implements Callable<Integer> {
         }
         out.add("records", all);
         atomicWrite(docs.resolve("results/cifar10-classwise.json"), GSON.toJson(out));
-        atomicWrite(docs.resolve("RESULTS.md"), ResultsReport.markdown(records, commandLine(), threads, epochs, limit));
+        atomicWrite(docs.resolve("RESULTS.md"), ResultsReport.markdown(records, commandLine(), threads, retainSample, miaPerSide, limit, docs));
     }
 
     private List<String> commandLine() {

@@ -24,7 +24,8 @@ final class ResultsReport {
 
     private ResultsReport() {}
 
-    static String markdown(List<JsonObject> records, List<String> args, int threads, int epochs, int limit) throws IOException {
+    static String markdown(List<JsonObject> records, List<String> args, int threads, int retainSample, int miaPerSide, int limit, Path docs)
+            throws IOException {
         StringBuilder sb = new StringBuilder();
         sb.append("# Results: class-wise forgetting on CIFAR-10\n\n");
         sb.append("Produced by `./lethe protocol ").append(String.join(" ", args)).append("` on ")
@@ -34,9 +35,9 @@ final class ResultsReport {
                 .append(limit > 0 ? " (training images limited to the first " + limit + ")" : "")
                 .append(". Every model and run is cached in `.lethe/protocol/`: rerunning the command resumes. ")
                 .append("Machine-readable: `docs/results/cifar10-classwise.json`.\n\n");
-        sb.append("Metrics (Jia et al. 2023): UA = 100 − accuracy on the forget set D_f; RA = accuracy on a 5,000-image sample of D_r; ")
+        sb.append(String.format(Locale.ROOT, "Metrics (Jia et al. 2023): UA = 100 − accuracy on the forget set D_f; RA = accuracy on a %,d-image sample of D_r; ", retainSample))
                 .append("TA = test accuracy on the other classes; F-test = the forgotten class's test accuracy; MIA = MIA-Efficacy ")
-                .append("(RBF SVM, C = 3, gamma = 1, on the true-label probability, 2,000 members and 2,000 non-members); ")
+                .append(String.format(Locale.ROOT, "(RBF SVM, C = 3, gamma = 1, on the true-label probability, trained on %,d members and %,d non-members); ", miaPerSide, miaPerSide))
                 .append("probe = test accuracy on the forgotten class of a linear probe refitted on the penultimate features of the 5,000 ")
                 .append("validation images (never used for training or unlearning); Avg.Gap = mean |Δ| to Retrain over UA, RA, TA, MIA; ")
                 .append("time ratio = the method's wall clock / the Retrain's; params = share of parameters trainable in the run; ")
@@ -120,7 +121,7 @@ final class ResultsReport {
                 sb.append(" |\n");
             }
         }
-        Path reading = Path.of("docs/results/reading.md");
+        Path reading = docs.resolve("results/reading.md");
         if (Files.isRegularFile(reading)) {
             sb.append('\n').append(Files.readString(reading, StandardCharsets.UTF_8));
         }
