@@ -221,6 +221,10 @@ public final class Charts {
         CategoryAxis axis = plot.getDomainAxis();
         if (categories.size() > 12) {
             axis.setCategoryLabelPositions(CategoryLabelPositions.UP_90);
+        } else {
+            // class names such as "automobile" must not be cut to "au..."
+            axis.setMaximumCategoryLabelWidthRatio(2.0f);
+            axis.setCategoryMargin(0.15);
         }
         BarRenderer renderer = (BarRenderer) plot.getRenderer();
         renderer.setBarPainter(new StandardBarPainter());
@@ -229,7 +233,7 @@ public final class Charts {
         for (int i = 0; i < series.size(); i++) {
             renderer.setSeriesPaint(i, SERIES_COLORS[i % SERIES_COLORS.length]);
         }
-        int width = Math.max(640, 120 + categories.size() * (16 + 14 * series.size()));
+        int width = Math.max(760, 120 + categories.size() * (24 + 14 * series.size()));
         write(png, chart, Math.min(width, 4000), 420);
     }
 

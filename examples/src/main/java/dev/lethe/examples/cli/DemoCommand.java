@@ -51,7 +51,7 @@ final class DemoCommand implements Callable<Integer> {
             description = "Method: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
     private Method method;
 
-    @Option(names = "--epochs", paramLabel = "N", defaultValue = "4",
+    @Option(names = "--epochs", paramLabel = "N", defaultValue = "6",
             description = "Training epochs of the demo model (default: ${DEFAULT-VALUE}).")
     private int epochs;
 
