@@ -25,6 +25,10 @@ def load(paths):
         with open(p) as f:
             for r in json.load(f):
                 r["benchmark"] = r["benchmark"].replace("dev.lethe.bench.", "java.")
+                # keep the scores, not every iteration's raw samples (docs/results stays small)
+                for m in [r.get("primaryMetric", {})] + list(r.get("secondaryMetrics", {}).values()):
+                    for k in ("rawData", "rawDataHistogram"):
+                        m.pop(k, None)
                 rows.append(r)
     return rows
 
@@ -211,7 +215,7 @@ def main():
         merged = {}
     merged[a.set] = {"meta": meta, "results": rows}
     with open(a.out, "w") as f:
-        json.dump(merged, f, indent=1)
+        json.dump(merged, f, separators=(",", ":"))
     lines = [f"- {k}: {v}" for k, v in meta.items()]
     if a.set == "layer":
         lines += layer_table(rows)

@@ -75,6 +75,8 @@ import picocli.CommandLine.Option;
 public final class ProtocolCommand implements Callable<Integer> {
 
     private static final Gson GSON = new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create();
+    /** One line per file; the records are read by programs (RESULTS.md is the human view). */
+    private static final Gson COMPACT = new GsonBuilder().serializeSpecialFloatingPointValues().create();
 
     @Option(names = "--data", description = "CIFAR-10 archive or folder (default ../shared/data/cifar-10-binary.tar.gz)")
     Path data;
@@ -420,16 +422,26 @@ public final class ProtocolCommand implements Callable<Integer> {
             slim.remove("evaluation");
             slim.remove("selection");
             if (slim.has("routing")) {
-                for (String k : slim.getAsJsonObject("routing").keySet()) {
-                    if (slim.getAsJsonObject("routing").get(k).isJsonObject()) {
-                        slim.getAsJsonObject("routing").getAsJsonObject(k).remove("table");
+                JsonObject routing = slim.getAsJsonObject("routing");
+                slim.add("miShare", routing.get("miShare"));
+                slim.add("deadExperts", routing.get("deadExperts"));
+                for (String k : routing.keySet()) {
+                    if (routing.get(k).isJsonObject()) {
+                        routing.getAsJsonObject(k).remove("table");
                     }
+                }
+            }
+            if (slim.has("routingShift")) {
+                for (String k : slim.getAsJsonObject("routingShift").keySet()) {
+                    JsonObject layer = slim.getAsJsonObject("routingShift").getAsJsonObject(k);
+                    layer.remove("before");
+                    layer.remove("after");
                 }
             }
             all.add(slim);
         }
         out.add("records", all);
-        atomicWrite(docs.resolve("results/cifar10-classwise.json"), GSON.toJson(out));
+        atomicWrite(docs.resolve("results/cifar10-classwise.json"), COMPACT.toJson(out));
         atomicWrite(docs.resolve("RESULTS.md"), ResultsReport.markdown(records, commandLine(), threads, retainSample, miaPerSide, limit, docs));
     }
 
