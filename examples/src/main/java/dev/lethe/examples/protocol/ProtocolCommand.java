@@ -87,7 +87,7 @@ public final class ProtocolCommand implements Callable<Integer> {
     @Option(names = "--docs", defaultValue = "docs", description = "where RESULTS.md and results/ go (default ${DEFAULT-VALUE})")
     Path docs;
 
-    @Option(names = "--recipes", split = ",", defaultValue = "forget-ready,plain", description = "training recipes (default ${DEFAULT-VALUE})")
+    @Option(names = "--recipes", split = ",", defaultValue = "forget-ready,plain", description = "training recipes: plain, forget-ready, each optionally @W for the balancing weight (default ${DEFAULT-VALUE})")
     List<String> recipes;
 
     @Option(names = "--classes", split = ",", defaultValue = "3", description = "classes to forget (default ${DEFAULT-VALUE})")
@@ -401,12 +401,22 @@ public final class ProtocolCommand implements Callable<Integer> {
         return o;
     }
 
-    private TrainingRecipe recipe(String name, long seed) {
+    /**
+     * A recipe by name: {@code plain} or {@code forget-ready}, optionally followed by {@code @W} to
+     * set the load-balancing weight (e.g. {@code forget-ready@0.1}; default 0.01).
+     */
+    private TrainingRecipe recipe(String spec, long seed) {
+        String name = spec;
         TrainingRecipe.Builder b = TrainingRecipe.builder().optEpochs(epochs).optSeed(seed);
+        int at = spec.indexOf('@');
+        if (at >= 0) {
+            name = spec.substring(0, at);
+            b.optBalance(Float.parseFloat(spec.substring(at + 1)));
+        }
         switch (name) {
             case "plain": return b.build();
             case "forget-ready": return b.optMutualInformation(0.5f, 0.5f).build();
-            default: throw new IllegalArgumentException("unknown recipe '" + name + "' (plain, forget-ready)");
+            default: throw new IllegalArgumentException("unknown recipe '" + spec + "' (plain, forget-ready, optionally @balance)");
         }
     }
 
