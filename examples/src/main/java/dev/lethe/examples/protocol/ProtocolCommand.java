@@ -130,6 +130,9 @@ public final class ProtocolCommand implements Callable<Integer> {
     @Option(names = "--skip-retrain", description = "do not train Retrain oracles (Avg.Gap then left empty)")
     boolean skipRetrain;
 
+    @Option(names = "--report-only", description = "train and run nothing: render the cached records that exist")
+    boolean reportOnly;
+
     private CifarSplits splits;
     private LabeledData augmentedTrain;
     private UnlearningEvaluator evaluator;
@@ -164,6 +167,10 @@ public final class ProtocolCommand implements Callable<Integer> {
         JsonObject base = cachedRecord(baseKey);
         Path baseDir = cache.resolve("models").resolve(baseKey);
         if (base == null || !Files.isDirectory(baseDir)) {
+            if (reportOnly) {
+                log("no cached %s base model for seed %d: skipped (--report-only)", recipeName, seed);
+                return;
+            }
             base = trainBase(config, recipe, baseDir);
             base.addProperty("recipe", recipeName);
             base.addProperty("seed", seed);
@@ -176,6 +183,9 @@ public final class ProtocolCommand implements Callable<Integer> {
             if (!skipRetrain) {
                 String rKey = key("retrain", config.toString(), recipe.toJson(), limit, forgetClass);
                 JsonObject r = cachedRecord(rKey);
+                if (r == null && reportOnly) {
+                    continue;
+                }
                 if (r == null) {
                     r = runRetrain(baseDir, recipe, forgetClass, seed);
                     r.addProperty("recipe", recipeName);
@@ -188,6 +198,9 @@ public final class ProtocolCommand implements Callable<Integer> {
             for (String method : methods) {
                 String mKey = key("run", baseKey, method, forgetClass, seed, unlearnEpochs, retainSample, miaPerSide);
                 JsonObject m = cachedRecord(mKey);
+                if (m == null && reportOnly) {
+                    continue;
+                }
                 if (m == null) {
                     m = runMethod(baseDir, method, forgetClass, seed);
                     m.addProperty("recipe", recipeName);
