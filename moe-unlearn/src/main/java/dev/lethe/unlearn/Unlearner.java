@@ -700,7 +700,8 @@ public final class Unlearner {
     }
 
     private Scope effectiveScope() {
-        return method == Method.EXPERT_TARGETED ? scope : (method == Method.RETRAIN ? Scope.ALL : Scope.ALL);
+        // the baselines (and Retrain) always train every parameter
+        return method == Method.EXPERT_TARGETED ? scope : Scope.ALL;
     }
 
     private ForgettingLoss effectiveLoss() {
