@@ -91,6 +91,7 @@ public final class Unlearner {
     private final long seed;
     private final int batchSize;
     private final float retainRatio;
+    private final float retainFocus;
     private final int profileRetainSample;
     private final float routerAnchor;
     private final boolean inPlace;
@@ -113,6 +114,7 @@ public final class Unlearner {
         seed = b.seed;
         batchSize = b.batchSize;
         retainRatio = b.retainRatio;
+        retainFocus = b.retainFocus;
         profileRetainSample = b.profileRetainSample;
         routerAnchor = b.routerAnchor;
         inPlace = b.inPlace;
@@ -293,6 +295,23 @@ public final class Unlearner {
     }
 
     /**
+     * Focuses the retain images of each step on the classes that route through the selected
+     * experts. Retain classes are drawn with probability {@code (1 - focus) * n_c / n + focus *
+     * x_c / sum(x)}, where {@code x_c} is class c's share of gate mass on the selected experts
+     * (mean over the MoE layers, from the profile): the classes whose features the edit can damage
+     * are rehearsed most. Only for {@link Method#EXPERT_TARGETED} with a scope that retrains experts.
+     *
+     * @param focus in [0, 1]; default 0 (uniform over retain images)
+     * @return a copy
+     */
+    public Unlearner optRetainFocus(float focus) {
+        Preconditions.checkArgument(focus >= 0 && focus <= 1, "retainFocus (%s) must be in [0, 1]", focus);
+        Builder b = toBuilder();
+        b.retainFocus = focus;
+        return new Unlearner(b);
+    }
+
+    /**
      * @param images retain images profiled beside the forget images (for the collateral of the
      *     selection), &gt;= 0; default 2000
      * @return a copy
@@ -384,6 +403,7 @@ public final class Unlearner {
         o.addProperty("learningRate", effectiveLearningRate());
         o.addProperty("batchSize", batchSize);
         o.addProperty("retainRatio", retainRatio);
+        o.addProperty("retainFocus", retainFocus);
         o.addProperty("profileRetainSample", profileRetainSample);
         o.addProperty("routerAnchor", routerAnchor);
         o.addProperty("seed", seed);
@@ -475,6 +495,7 @@ public final class Unlearner {
         SplittableRandom random = new SplittableRandom(seed);
 
         ExpertSelection selection = null;
+        RetainSampler retainSampler = null;
         if (s.usesExperts()) {
             int[] sample = sample(retainIdx, profileRetainSample, random);
             int[] profiled = concat(forgetIdx, sample);
@@ -482,6 +503,10 @@ public final class Unlearner {
             ActivationProfile profile = ActivationProfiler.profile(work, data, profiled, 256);
             selection = selector.select(profile, forgetClass, net);
             report("%s", selection.toTable().trim());
+            if (retainFocus > 0 && method == Method.EXPERT_TARGETED) {
+                retainSampler = new RetainSampler(data, retainIdx, exposure(profile, selection), retainFocus);
+                report("retain classes drawn with probabilities %s", retainSampler);
+            }
         }
 
         MoeBlocks.setTrainable(net, false);
@@ -516,7 +541,8 @@ public final class Unlearner {
                     int[] order = shuffled(forgetIdx, random);
                     for (int k = 0; k < stepsPerEpoch; k++) {
                         int[] f = Arrays.copyOfRange(order, k * forgetPerStep, Math.min(order.length, (k + 1) * forgetPerStep));
-                        int[] r = sample(retainIdx, method == Method.FINE_TUNE ? f.length + retainPerStep : retainPerStep, random);
+                        int nRetain = method == Method.FINE_TUNE ? f.length + retainPerStep : retainPerStep;
+                        int[] r = retainSampler != null ? retainSampler.draw(nRetain, random) : sample(retainIdx, nRetain, random);
                         int[] items;
                         int nForget;
                         if (method == Method.FINE_TUNE) {
@@ -637,6 +663,91 @@ public final class Unlearner {
             sum = sum == null ? term : sum.add(term);
         }
         return sum.div(student.size());
+    }
+
+    /** Per class, the share of its gate mass on the selected experts, averaged over the layers that have some. */
+    private double[] exposure(ActivationProfile profile, ExpertSelection selection) {
+        double[] x = new double[data.numClasses()];
+        int layers = 0;
+        for (Map.Entry<String, List<Integer>> e : selection.experts().entrySet()) {
+            if (e.getValue().isEmpty()) {
+                continue;
+            }
+            layers++;
+            for (int c = 0; c < x.length; c++) {
+                double[] share = profile.share(e.getKey(), c);
+                for (int expert : e.getValue()) {
+                    x[c] += share[expert];
+                }
+            }
+        }
+        for (int c = 0; c < x.length; c++) {
+            x[c] = layers == 0 || !Double.isFinite(x[c]) ? 0 : x[c] / layers;
+        }
+        return x;
+    }
+
+    /** Draws retain images class by class, with class probabilities mixing size and exposure. */
+    private static final class RetainSampler {
+        private final int[][] byClass;
+        private final double[] probability;
+
+        RetainSampler(LabeledData data, int[] retainIdx, double[] exposure, float focus) {
+            int classes = exposure.length;
+            int[] counts = new int[classes];
+            for (int i : retainIdx) {
+                counts[data.label(i)]++;
+            }
+            byClass = new int[classes][];
+            for (int c = 0; c < classes; c++) {
+                byClass[c] = new int[counts[c]];
+            }
+            int[] fill = new int[classes];
+            for (int i : retainIdx) {
+                int c = data.label(i);
+                byClass[c][fill[c]++] = i;
+            }
+            double exposed = 0;
+            for (int c = 0; c < classes; c++) {
+                exposed += counts[c] > 0 ? exposure[c] : 0;
+            }
+            probability = new double[classes];
+            for (int c = 0; c < classes; c++) {
+                if (counts[c] == 0) {
+                    continue;
+                }
+                double bySize = (double) counts[c] / retainIdx.length;
+                // with no exposure at all (nothing selected) the draw falls back to class sizes
+                double byExposure = exposed > 0 ? exposure[c] / exposed : bySize;
+                probability[c] = (1 - focus) * bySize + focus * byExposure;
+            }
+        }
+
+        int[] draw(int n, SplittableRandom random) {
+            int[] out = new int[n];
+            for (int i = 0; i < n; i++) {
+                double u = random.nextDouble();
+                int c = 0;
+                while (c < probability.length - 1 && u >= probability[c]) {
+                    u -= probability[c];
+                    c++;
+                }
+                while (byClass[c].length == 0) {
+                    c--; // rounding ran past the last non-empty class
+                }
+                out[i] = byClass[c][random.nextInt(byClass[c].length)];
+            }
+            return out;
+        }
+
+        @Override
+        public String toString() {
+            StringBuilder sb = new StringBuilder("[");
+            for (int c = 0; c < probability.length; c++) {
+                sb.append(c == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%.3f", probability[c]));
+            }
+            return sb.append(']').toString();
+        }
     }
 
     private UnlearningResult retrainFromScratch(
@@ -865,6 +976,7 @@ public final class Unlearner {
         b.seed = seed;
         b.batchSize = batchSize;
         b.retainRatio = retainRatio;
+        b.retainFocus = retainFocus;
         b.profileRetainSample = profileRetainSample;
         b.routerAnchor = routerAnchor;
         b.inPlace = inPlace;
@@ -890,6 +1002,7 @@ public final class Unlearner {
         long seed;
         int batchSize = 64;
         float retainRatio = 1f;
+        float retainFocus;
         int profileRetainSample = 2000;
         float routerAnchor;
         boolean inPlace;

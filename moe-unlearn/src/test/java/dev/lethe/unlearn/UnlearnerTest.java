@@ -116,6 +116,25 @@ class UnlearnerTest {
     }
 
     @Test
+    void retrain_withRetainFocus_drawsTheExposedClasses_andStillForgets() throws Exception {
+        List<String> lines = new java.util.ArrayList<>();
+        UnlearningResult result = Unlearner.forClass(3).from(model).using(train).optRetainFocus(1f)
+                .optBatchSize(16).optEpochs(4).optLearningRate(5e-3f).optProgress(lines::add).retrain();
+        try (Model forgotten = result.model()) {
+            assertThat(accuracy(forgotten, test, 3)).isLessThan(0.15);
+            assertThat(retainAccuracy(forgotten, test, 3)).isGreaterThan(0.8);
+            assertThat(result.audit().configuration()).contains("\"retainFocus\":1.0");
+        }
+        String drawn = lines.stream().filter(l -> l.startsWith("retain classes drawn with probabilities")).findFirst().orElseThrow();
+        double[] p = java.util.Arrays.stream(drawn.replaceAll(".*\\[|\\]", "").split(", ")).mapToDouble(Double::parseDouble).toArray();
+        assertThat(p).hasSize(4);
+        assertThat(p[3]).as("the forgotten class is never drawn as retain").isZero();
+        assertThat(java.util.Arrays.stream(p).sum()).isCloseTo(1.0, org.assertj.core.data.Offset.offset(0.01));
+        assertThatThrownBy(() -> Unlearner.forClass(3).optRetainFocus(1.5f))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("retainFocus (1.5) must be in [0, 1]");
+    }
+
+    @Test
     void retrain_headOnly_changesOnlyTheHead() throws Exception {
         Map<String, float[]> original = values(model);
         UnlearningResult result = Unlearner.forClass(0).from(model).using(train).optScope(Scope.HEAD_ONLY).optEpochs(1).retrain();

@@ -133,10 +133,16 @@ public final class ProtocolCommand implements Callable<Integer> {
     @Option(names = "--report-only", description = "train and run nothing: render the cached records that exist")
     boolean reportOnly;
 
+    @Option(names = "--tune", description = "before the protocol, choose the expert-targeted method's settings on the validation split"
+            + " (first recipe, seed and class; the grid is ValidationSweep's), and use the chosen ones")
+    boolean tune;
+
     private CifarSplits splits;
     private LabeledData augmentedTrain;
     private UnlearningEvaluator evaluator;
     private final List<JsonObject> records = new ArrayList<>();
+    private final List<JsonObject> tuning = new ArrayList<>();
+    private ValidationSweep.Candidate ours = ValidationSweep.Candidate.libraryDefaults();
 
     @Override
     public Integer call() throws Exception {
@@ -150,6 +156,9 @@ public final class ProtocolCommand implements Callable<Integer> {
         Files.createDirectories(cache.resolve("runs"));
         log("protocol on %s; recipes %s, classes %s, seeds %s, %d epochs, widths %s, %d threads",
                 dataPath, recipes, classes, seeds, epochs, Arrays.toString(widths), threads);
+        if (tune) {
+            ours = runTuning();
+        }
         for (String recipeName : recipes) {
             for (long seed : seeds) {
                 runRecipe(recipeName, seed);
@@ -161,9 +170,8 @@ public final class ProtocolCommand implements Callable<Integer> {
 
     private void runRecipe(String recipeName, long seed) throws Exception {
         TrainingRecipe recipe = recipe(recipeName, seed);
-        MoeResNet.Config config = MoeResNet.builder().optWidths(widths[0], widths[1], widths[2])
-                .optNumExperts(experts).optTopK(topK).optSeed(seed).build();
-        String baseKey = key("base", config.toString(), recipe.toJson(), limit);
+        MoeResNet.Config config = modelConfig(seed);
+        String baseKey = baseKey(config, recipe);
         JsonObject base = cachedRecord(baseKey);
         Path baseDir = cache.resolve("models").resolve(baseKey);
         if (base == null || !Files.isDirectory(baseDir)) {
@@ -196,7 +204,10 @@ public final class ProtocolCommand implements Callable<Integer> {
                 retrainSeconds = r.get("seconds").getAsDouble();
             }
             for (String method : methods) {
-                String mKey = key("run", baseKey, method, forgetClass, seed, unlearnEpochs, retainSample, miaPerSide);
+                // the expert-targeted runs are keyed by their settings too (the baselines have none to vary)
+                String mKey = method.startsWith("ours")
+                        ? key("run", baseKey, method, forgetClass, seed, unlearnEpochs, retainSample, miaPerSide, ours.name())
+                        : key("run", baseKey, method, forgetClass, seed, unlearnEpochs, retainSample, miaPerSide);
                 JsonObject m = cachedRecord(mKey);
                 if (m == null && reportOnly) {
                     continue;
@@ -215,6 +226,66 @@ public final class ProtocolCommand implements Callable<Integer> {
                 write();
             }
         }
+    }
+
+    /**
+     * The validation sweep: every candidate of {@link ValidationSweep#GRID} on the first recipe's
+     * cached base model (first seed), forgetting the first class, scored on the validation split.
+     */
+    private ValidationSweep.Candidate runTuning() throws Exception {
+        String recipeName = recipes.get(0);
+        long seed = seeds.get(0);
+        int forgetClass = classes.get(0);
+        Path baseDir = baseModel(recipeName, seed);
+        if (baseDir == null) {
+            log("no %s base model for seed %d: the sweep needs it (run without --report-only)", recipeName, seed);
+            return ours;
+        }
+        for (ValidationSweep.Candidate c : ValidationSweep.GRID) {
+            String tKey = key("tune", baseDir.getFileName(), c.name(), forgetClass, seed, unlearnEpochs);
+            JsonObject t = cachedRecord(tKey);
+            if (t == null && reportOnly) {
+                continue;
+            }
+            if (t == null) {
+                log("sweep: %s on class %d, seed %d ...", c.name(), forgetClass, seed);
+                try (Model base = MoeResNet.load(baseDir)) {
+                    Unlearner u = c.apply(Unlearner.forClass(forgetClass).from(base).using(splits.labeledTrain())
+                            .optEpochs(unlearnEpochs).optSeed(seed));
+                    UnlearningResult r = u.retrain();
+                    try (Model after = r.model()) {
+                        t = ValidationSweep.score(after, splits.labeledValidation(), forgetClass);
+                        t.addProperty("seconds", r.seconds());
+                        t.addProperty("parametersRetrainedFraction", r.parametersRetrainedFraction());
+                    }
+                }
+                t.addProperty("candidate", c.name());
+                t.addProperty("recipe", recipeName);
+                t.addProperty("seed", seed);
+                t.addProperty("forgetClass", forgetClass);
+                saveRecord(tKey, t);
+            }
+            tuning.add(t);
+        }
+        ValidationSweep.Candidate chosen = ValidationSweep.choose(tuning);
+        log("sweep: chose %s", chosen.name());
+        return chosen;
+    }
+
+    /** @return the cached base model's folder, or null when it has not been trained */
+    private Path baseModel(String recipeName, long seed) throws IOException {
+        String baseKey = baseKey(modelConfig(seed), recipe(recipeName, seed));
+        Path dir = cache.resolve("models").resolve(baseKey);
+        return cachedRecord(baseKey) != null && Files.isDirectory(dir) ? dir : null;
+    }
+
+    private MoeResNet.Config modelConfig(long seed) {
+        return MoeResNet.builder().optWidths(widths[0], widths[1], widths[2])
+                .optNumExperts(experts).optTopK(topK).optSeed(seed).build();
+    }
+
+    private String baseKey(MoeResNet.Config config, TrainingRecipe recipe) {
+        return key("base", config.toString(), recipe.toJson(), limit);
     }
 
     private JsonObject trainBase(MoeResNet.Config config, TrainingRecipe recipe, Path dir) throws Exception {
@@ -297,6 +368,9 @@ public final class ProtocolCommand implements Callable<Integer> {
             Unlearner u = Unlearner.forClass(forgetClass).from(base).using(splits.labeledTrain())
                     .optEpochs(unlearnEpochs).optSeed(seed).optProgress(ProtocolCommand::log);
             String scope;
+            if (method.startsWith("ours")) {
+                u = ours.apply(u);
+            }
             switch (method) {
                 case "ours-experts": u = u.optScope(Scope.EXPERTS); scope = "experts"; break;
                 case "ours-router": u = u.optScope(Scope.EXPERTS_AND_ROUTER); scope = "experts+router"; break;
@@ -310,6 +384,9 @@ public final class ProtocolCommand implements Callable<Integer> {
             UnlearningResult r = u.retrain();
             try (Model after = r.model()) {
                 JsonObject o = record(method, scope, forgetClass, seed, r, after);
+                if (method.startsWith("ours")) {
+                    o.addProperty("settings", ours.name());
+                }
                 o.add("routingShift", routingShift(base, after, forgetClass));
                 if (method.startsWith("ours") || method.equals("head-only")) {
                     o.add("relearn", relearn(after, forgetClass, seed));
@@ -464,8 +541,14 @@ public final class ProtocolCommand implements Callable<Integer> {
             all.add(slim);
         }
         out.add("records", all);
+        if (!tuning.isEmpty()) {
+            JsonArray sweep = new JsonArray();
+            tuning.forEach(sweep::add);
+            out.add("validationSweep", sweep);
+            out.addProperty("chosenSettings", ours.name());
+        }
         atomicWrite(docs.resolve("results/cifar10-classwise.json"), COMPACT.toJson(out));
-        atomicWrite(docs.resolve("RESULTS.md"), ResultsReport.markdown(records, commandLine(), threads, retainSample, miaPerSide, limit, docs));
+        atomicWrite(docs.resolve("RESULTS.md"), ResultsReport.markdown(records, tuning, ours.name(), commandLine(), threads, retainSample, miaPerSide, limit, docs));
     }
 
     private List<String> commandLine() {
@@ -478,6 +561,9 @@ public final class ProtocolCommand implements Callable<Integer> {
         args.add("--threads " + threads);
         if (limit > 0) {
             args.add("--limit " + limit);
+        }
+        if (tune) {
+            args.add("--tune");
         }
         return args;
     }

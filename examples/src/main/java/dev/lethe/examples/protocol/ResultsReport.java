@@ -24,7 +24,7 @@ final class ResultsReport {
 
     private ResultsReport() {}
 
-    static String markdown(List<JsonObject> records, List<String> args, int threads, int retainSample, int miaPerSide, int limit, Path docs)
+    static String markdown(List<JsonObject> records, List<JsonObject> tuning, String oursSettings, List<String> args, int threads, int retainSample, int miaPerSide, int limit, Path docs)
             throws IOException {
         StringBuilder sb = new StringBuilder();
         sb.append("# Results: class-wise forgetting on CIFAR-10\n\n");
@@ -85,6 +85,24 @@ final class ResultsReport {
                 pts.add(String.format(Locale.ROOT, "%.1f", p.getAsJsonObject().get("validationAccuracy").getAsDouble()));
             }
             sb.append(String.join(" → ", pts)).append('\n');
+        }
+
+        sb.append("\n## Settings of the expert-targeted method\n\n");
+        sb.append("The `ours-*` runs use: ").append(oursSettings).append(" (retain focus = `optRetainFocus`, distill = weight of the ")
+                .append("distillation to the original model's retain outputs with the forgotten class removed, T = 2; ")
+                .append("2 passes over the forget set, Adam, `coverage(0.9)` selection).\n");
+        if (!tuning.isEmpty()) {
+            JsonObject first = tuning.get(0);
+            sb.append(String.format(Locale.ROOT, "%nChosen on the validation split (`--tune`): each candidate forgets class %s on the %s base model (seed %s) "
+                    + "with the experts + router scope; among those leaving the forgotten class at ≤ %.0f %% validation accuracy, the one "
+                    + "with the highest validation accuracy on the other classes wins (ties: the faster). The test split plays no part.%n%n",
+                    str(first, "forgetClass"), str(first, "recipe"), str(first, "seed"), ValidationSweep.MAX_FORGET_ACCURACY));
+            sb.append("| candidate | val acc, forgotten class | val acc, other classes | time |\n|---|---|---|---|\n");
+            for (JsonObject t : tuning) {
+                sb.append(String.format(Locale.ROOT, "| %s%s | %.2f | %.2f | %.0f s |%n", str(t, "candidate"),
+                        str(t, "candidate").equals(oursSettings) ? " (chosen)" : "",
+                        num(t, "valForgetAccuracy"), num(t, "valOtherAccuracy"), num(t, "seconds")));
+            }
         }
 
         Set<String> recipes = new LinkedHashSet<>();

@@ -19,8 +19,11 @@ import java.util.SplittableRandom;
  * teacherLogits (B, C)} of the original model for distillation.
  *
  * <p>Every variant is {@code forget term + retainWeight * CE(retain) + distillation}, where
- * distillation is {@code distillWeight * T² * KL(softmax(teacher/T) || softmax(logits/T))} on retain
- * images (Hinton et al., 2015), off by default. The forget terms:
+ * distillation is {@code distillWeight * T² * KL(q || softmax(logits/T))} on retain images (Hinton et
+ * al., 2015), off by default, where {@code q} is the original model's {@code softmax(teacher/T)} with
+ * the forgotten class's probability removed and the rest renormalised: the student keeps what the
+ * original model knew about the retain images except its belief that some of them are the
+ * forgotten class. The forget terms:
  *
  * <ul>
  *   <li>{@link #contrastive()} (default): on L2-normalised embeddings, for each forget anchor i,
@@ -164,7 +167,8 @@ public final class ForgettingLoss extends Loss {
     }
 
     /**
-     * Adds distillation to the original model's outputs on retain images.
+     * Adds distillation to the original model's outputs on retain images, with the forgotten
+     * class's probability removed from them (see the class description).
      *
      * @param weight its weight, &gt;= 0 (0 = off, the default)
      * @param temperature the distillation temperature T &gt; 0 (default 2)
@@ -234,7 +238,11 @@ public final class ForgettingLoss extends Loss {
             Preconditions.checkArgument(predictions.size() >= 3, "distillation needs teacher logits as the third prediction");
             NDIndex rows = new NDIndex("{}", manager.create(retainIdx));
             NDArray student = logits.get(rows).div(distillTemperature).logSoftmax(1);
-            NDArray teacher = predictions.get(2).get(rows).div(distillTemperature).softmax(1).stopGradient();
+            // the original model's belief in the forgotten class is not something to keep: its
+            // probability is removed from the teacher and the rest renormalised
+            NDArray teacherLogits = predictions.get(2).get(rows).stopGradient();
+            NDArray forgottenColumn = manager.create(oneHot((int) teacherLogits.getShape().get(1)));
+            NDArray teacher = teacherLogits.sub(forgottenColumn.mul(1e4f)).div(distillTemperature).softmax(1);
             NDArray kl = teacher.mul(teacher.add(1e-12f).log().sub(student)).sum(new int[] {1}).mean();
             total = total.add(kl.mul(distillWeight * distillTemperature * distillTemperature));
         }
@@ -263,6 +271,12 @@ public final class ForgettingLoss extends Loss {
             default:
                 throw new IllegalStateException("unknown kind " + kind);
         }
+    }
+
+    private float[] oneHot(int classes) {
+        float[] v = new float[classes];
+        v[forgetClass] = 1f;
+        return v;
     }
 
     private NDArray correctPenalty(NDArray forgetLogp) {

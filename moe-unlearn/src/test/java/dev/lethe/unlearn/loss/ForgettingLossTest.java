@@ -39,6 +39,21 @@ class ForgettingLossTest {
     }
 
     @Test
+    void distillation_dropsTheForgottenClassFromTheTeacher() {
+        // retain image of class 0; student = teacher = (1/4, 3/4); forgotten class 1 is removed from
+        // the teacher, which becomes (1, 0): KL((1, 0) || (1/4, 3/4)) = ln 4 at T = 1
+        NDArray logits = m.create(new float[][] {{0f, (float) Math.log(3)}});
+        ForgettingLoss loss = ForgettingLoss.correctPenalty().withRetainWeight(0f).withDistillation(1f, 1f).forClass(1);
+        assertThat(loss.needsTeacher()).isTrue();
+        float v = loss.evaluate(labels(new float[] {0}, new float[] {0}), new NDList(logits, logits, logits.duplicate())).getFloat();
+        assertThat(v).isCloseTo((float) Math.log(4), offset(1e-4f));
+        // without mass on the forgotten class, a student equal to its teacher costs nothing
+        NDArray certain = m.create(new float[][] {{0f, -30f}});
+        float zero = loss.evaluate(labels(new float[] {0}, new float[] {0}), new NDList(certain, certain, certain.duplicate())).getFloat();
+        assertThat(zero).isCloseTo(0f, offset(1e-4f));
+    }
+
+    @Test
     void uniformKl_handComputed() {
         NDArray logits = m.create(new float[][] {{0f, 0f, 0f}});
         float v = ForgettingLoss.uniformKl().withRetainWeight(0f).forClass(2)
