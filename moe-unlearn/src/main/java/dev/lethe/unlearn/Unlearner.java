@@ -65,9 +65,12 @@ import java.util.function.Supplier;
  * images and of a sample of retain images ({@link ActivationProfiler}); (2) select, per MoE layer,
  * the experts that carry the class ({@link ExpertSelector}, default {@code coverage(0.9)}); (3)
  * freeze everything outside the {@link Scope} (default {@link Scope#EXPERTS_AND_ROUTER}); (4) train
- * with a {@link ForgettingLoss} (default contrastive) on batches of forget images mixed with as
- * many retain images, with Adam, in inference mode (BatchNorm statistics and routing noise off), for
- * {@code epochs} passes over the forget images. Everything outside the scope stays bit-identical.
+ * with a {@link ForgettingLoss} (default contrastive, plus distillation to the original model's
+ * retain outputs with the forgotten class removed) on batches of forget images mixed with as many
+ * retain images (half of them drawn from the classes routed through the selected experts, {@link
+ * #optRetainFocus}), with Adam at 3e-4, in inference mode (BatchNorm statistics and routing noise
+ * off), for {@code epochs} passes over the forget images. Everything outside the scope stays
+ * bit-identical. These defaults were chosen on CIFAR-10's validation split (docs/RESULTS.md).
  *
  * <p>Immutable: every {@code opt…} returns a copy. The original model is not modified unless {@link
  * #optInPlace(boolean)} is set; the result holds the new model. Supported blocks: {@link MoeResNet},
@@ -207,7 +210,9 @@ public final class Unlearner {
     }
 
     /**
-     * @param loss the forgetting loss; default {@link ForgettingLoss#contrastive()} (the baselines
+     * @param loss the forgetting loss; default {@code ForgettingLoss.contrastive().withDistillation(1,
+     *     2)}, contrastive with distillation to the original's retain outputs minus the forgotten
+     *     class (the baselines
      *     use their own)
      * @return a copy
      */
@@ -229,7 +234,8 @@ public final class Unlearner {
     }
 
     /**
-     * @param learningRate Adam learning rate, &gt; 0; default 1e-3 (1e-4 for gradient ascent)
+     * @param learningRate Adam learning rate, &gt; 0; default 3e-4 for {@link
+     *     Method#EXPERT_TARGETED}, 1e-3 for fine-tuning and random labels, 1e-4 for gradient ascent
      * @return a copy
      */
     public Unlearner optLearningRate(float learningRate) {
@@ -301,7 +307,7 @@ public final class Unlearner {
      * (mean over the MoE layers, from the profile): the classes whose features the edit can damage
      * are rehearsed most. Only for {@link Method#EXPERT_TARGETED} with a scope that retrains experts.
      *
-     * @param focus in [0, 1]; default 0 (uniform over retain images)
+     * @param focus in [0, 1]; default 0.5 (0 = uniform over retain images)
      * @return a copy
      */
     public Unlearner optRetainFocus(float focus) {
@@ -832,7 +838,14 @@ public final class Unlearner {
         if (learningRate != null) {
             return learningRate;
         }
-        return method == Method.GRADIENT_ASCENT ? 1e-4f : 1e-3f;
+        switch (method) {
+            case GRADIENT_ASCENT:
+                return 1e-4f;
+            case EXPERT_TARGETED:
+                return 3e-4f;
+            default:
+                return 1e-3f;
+        }
     }
 
     private TrainingRecipe effectiveRecipe() {
@@ -994,7 +1007,7 @@ public final class Unlearner {
         Model model;
         LabeledData data;
         ExpertSelector selector = ExpertSelector.coverage(0.9);
-        ForgettingLoss loss = ForgettingLoss.contrastive();
+        ForgettingLoss loss = ForgettingLoss.contrastive().withDistillation(1f, 2f);
         int epochs = 2;
         Float learningRate;
         Scope scope = Scope.EXPERTS_AND_ROUTER;
@@ -1002,7 +1015,7 @@ public final class Unlearner {
         long seed;
         int batchSize = 64;
         float retainRatio = 1f;
-        float retainFocus;
+        float retainFocus = 0.5f;
         int profileRetainSample = 2000;
         float routerAnchor;
         boolean inPlace;

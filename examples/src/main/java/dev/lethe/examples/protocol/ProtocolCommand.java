@@ -111,7 +111,7 @@ public final class ProtocolCommand implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "1", description = "libtorch threads (default ${DEFAULT-VALUE})")
     int threads;
 
-    @Option(names = "--methods", split = ",", defaultValue = "ours-experts,ours-router,ours-head,head-only,fine-tune,gradient-ascent,random-labels",
+    @Option(names = "--methods", split = ",", defaultValue = "ours-experts,ours-router,ours-head,head-only,head-only-ours,fine-tune,gradient-ascent,random-labels",
             description = "methods to run besides Retrain (default ${DEFAULT-VALUE})")
     List<String> methods;
 
@@ -205,7 +205,7 @@ public final class ProtocolCommand implements Callable<Integer> {
             }
             for (String method : methods) {
                 // the expert-targeted runs are keyed by their settings too (the baselines have none to vary)
-                String mKey = method.startsWith("ours")
+                String mKey = method.startsWith("ours") || method.equals("head-only-ours")
                         ? key("run", baseKey, method, forgetClass, seed, unlearnEpochs, retainSample, miaPerSide, ours.name())
                         : key("run", baseKey, method, forgetClass, seed, unlearnEpochs, retainSample, miaPerSide);
                 JsonObject m = cachedRecord(mKey);
@@ -368,14 +368,18 @@ public final class ProtocolCommand implements Callable<Integer> {
             Unlearner u = Unlearner.forClass(forgetClass).from(base).using(splits.labeledTrain())
                     .optEpochs(unlearnEpochs).optSeed(seed).optProgress(ProtocolCommand::log);
             String scope;
-            if (method.startsWith("ours")) {
+            // ours: the chosen settings; head-only: the settings fixed before any CIFAR run, unless
+            // asked for with ours' settings ("head-only-ours", to check that tuning alone is not the gain)
+            if (method.startsWith("ours") || method.equals("head-only-ours")) {
                 u = ours.apply(u);
+            } else if (method.equals("head-only")) {
+                u = ValidationSweep.Candidate.baseline().apply(u);
             }
             switch (method) {
                 case "ours-experts": u = u.optScope(Scope.EXPERTS); scope = "experts"; break;
                 case "ours-router": u = u.optScope(Scope.EXPERTS_AND_ROUTER); scope = "experts+router"; break;
                 case "ours-head": u = u.optScope(Scope.EXPERTS_ROUTER_AND_HEAD); scope = "experts+router+head"; break;
-                case "head-only": u = u.optScope(Scope.HEAD_ONLY); scope = "head"; break;
+                case "head-only": case "head-only-ours": u = u.optScope(Scope.HEAD_ONLY); scope = "head"; break;
                 case "fine-tune": u = u.method(Method.FINE_TUNE); scope = "all"; break;
                 case "gradient-ascent": u = u.method(Method.GRADIENT_ASCENT); scope = "all"; break;
                 case "random-labels": u = u.method(Method.RANDOM_LABELS); scope = "all"; break;
@@ -384,11 +388,11 @@ public final class ProtocolCommand implements Callable<Integer> {
             UnlearningResult r = u.retrain();
             try (Model after = r.model()) {
                 JsonObject o = record(method, scope, forgetClass, seed, r, after);
-                if (method.startsWith("ours")) {
+                if (method.startsWith("ours") || method.equals("head-only-ours")) {
                     o.addProperty("settings", ours.name());
                 }
                 o.add("routingShift", routingShift(base, after, forgetClass));
-                if (method.startsWith("ours") || method.equals("head-only")) {
+                if (method.startsWith("ours") || method.startsWith("head-only")) {
                     o.add("relearn", relearn(after, forgetClass, seed));
                 }
                 return o;

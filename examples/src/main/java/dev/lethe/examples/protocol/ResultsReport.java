@@ -19,7 +19,7 @@ import java.util.Set;
 final class ResultsReport {
 
     private static final String[] ORDER = {
-        "retrain", "fine-tune", "gradient-ascent", "random-labels", "head-only", "ours-experts", "ours-router", "ours-head"
+        "retrain", "fine-tune", "gradient-ascent", "random-labels", "head-only", "head-only-ours", "ours-experts", "ours-router", "ours-head"
     };
 
     private ResultsReport() {}
@@ -138,12 +138,50 @@ final class ResultsReport {
                 sb.append(" | ").append(stat(rows, r -> r.has("relearn") ? num(r.getAsJsonObject("relearn"), "step10") : Double.NaN, "%.1f"));
                 sb.append(" |\n");
             }
+            perClass(sb, records, recipe);
         }
         Path reading = docs.resolve("results/reading.md");
         if (Files.isRegularFile(reading)) {
             sb.append('\n').append(Files.readString(reading, StandardCharsets.UTF_8));
         }
         return sb.toString();
+    }
+
+    /** Avg.Gap and probe recovery per forgotten class, mean ± sd over seeds, when more than one class ran. */
+    private static void perClass(StringBuilder sb, List<JsonObject> records, String recipe) {
+        Map<Integer, String> classes = new java.util.TreeMap<>();
+        for (JsonObject r : records) {
+            if (recipe.equals(str(r, "recipe")) && r.has("forgetClass")) {
+                classes.put(r.get("forgetClass").getAsInt(), str(r, "forgetClassName"));
+            }
+        }
+        if (classes.size() < 2) {
+            return;
+        }
+        sb.append("\nPer forgotten class (mean ± sd over seeds): Avg.Gap to Retrain / probe recovery.\n\n| method |");
+        for (Map.Entry<Integer, String> c : classes.entrySet()) {
+            sb.append(' ').append(c.getValue()).append(" (").append(c.getKey()).append(") |");
+        }
+        sb.append("\n|---|").append("---|".repeat(classes.size())).append('\n');
+        for (String method : ORDER) {
+            StringBuilder row = new StringBuilder("| ").append(method).append(" |");
+            boolean any = false;
+            for (int c : classes.keySet()) {
+                List<JsonObject> rows = new ArrayList<>();
+                for (JsonObject r : records) {
+                    if (recipe.equals(str(r, "recipe")) && method.equals(str(r, "method")) && r.has("forgetClass")
+                            && r.get("forgetClass").getAsInt() == c) {
+                        rows.add(r);
+                    }
+                }
+                any |= !rows.isEmpty();
+                row.append(' ').append(stat(rows, r -> num(r, "avgGap"), "%.2f")).append(" / ")
+                        .append(stat(rows, r -> num(r, "probeRecovery"), "%.1f")).append(" |");
+            }
+            if (any) {
+                sb.append(row).append('\n');
+            }
+        }
     }
 
     private static double shift(JsonObject r) {

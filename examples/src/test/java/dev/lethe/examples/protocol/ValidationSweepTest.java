@@ -45,7 +45,7 @@ class ValidationSweepTest {
     }
 
     @Test
-    void grid_namesAreDistinct_andTheFirstIsTheLibraryDefault() {
+    void grid_namesAreDistinct_andLibraryDefaultsAreTheUnlearnersDefaults() {
         Set<String> names = new HashSet<>();
         ValidationSweep.GRID.forEach(c -> names.add(c.name()));
         assertThat(names).hasSameSizeAs(ValidationSweep.GRID);
@@ -54,6 +54,8 @@ class ValidationSweepTest {
         JsonObject defaults = Unlearner.forClass(0).configuration();
         JsonObject applied = ValidationSweep.Candidate.libraryDefaults().apply(Unlearner.forClass(0)).configuration();
         assertThat(applied.toString()).isEqualTo(defaults.toString());
-        assertThat(defaults.get("loss").getAsString()).isEqualTo(ForgettingLoss.contrastive().describe());
+        assertThat(defaults.get("loss").getAsString()).isEqualTo(ForgettingLoss.contrastive().withDistillation(1f, 2f).describe());
+        assertThat(ValidationSweep.Candidate.baseline().apply(Unlearner.forClass(0)).configuration().get("learningRate").getAsFloat())
+                .isEqualTo(1e-3f);
     }
 }
