@@ -111,7 +111,7 @@ public final class ProtocolCommand implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "1", description = "libtorch threads (default ${DEFAULT-VALUE})")
     int threads;
 
-    @Option(names = "--methods", split = ",", defaultValue = "ours-experts,ours-router,ours-head,head-only,head-only-ours,fine-tune,gradient-ascent,random-labels",
+    @Option(names = "--methods", split = ",", defaultValue = "ours-experts,ours-router,ours-head,ours-all,head-only,head-only-ours,fine-tune,gradient-ascent,random-labels",
             description = "methods to run besides Retrain (default ${DEFAULT-VALUE})")
     List<String> methods;
 
@@ -379,6 +379,8 @@ public final class ProtocolCommand implements Callable<Integer> {
                 case "ours-experts": u = u.optScope(Scope.EXPERTS); scope = "experts"; break;
                 case "ours-router": u = u.optScope(Scope.EXPERTS_AND_ROUTER); scope = "experts+router"; break;
                 case "ours-head": u = u.optScope(Scope.EXPERTS_ROUTER_AND_HEAD); scope = "experts+router+head"; break;
+                // the ablation of the targeting: the same loss and settings on every parameter
+                case "ours-all": u = u.optScope(Scope.ALL); scope = "all"; break;
                 case "head-only": case "head-only-ours": u = u.optScope(Scope.HEAD_ONLY); scope = "head"; break;
                 case "fine-tune": u = u.method(Method.FINE_TUNE); scope = "all"; break;
                 case "gradient-ascent": u = u.method(Method.GRADIENT_ASCENT); scope = "all"; break;
