@@ -172,17 +172,10 @@ public final class ProtocolCommand implements Callable<Integer> {
         TrainingRecipe recipe = recipe(recipeName, seed);
         MoeResNet.Config config = modelConfig(seed);
         String baseKey = baseKey(config, recipe);
-        JsonObject base = cachedRecord(baseKey);
         Path baseDir = cache.resolve("models").resolve(baseKey);
-        if (base == null || !Files.isDirectory(baseDir)) {
-            if (reportOnly) {
-                log("no cached %s base model for seed %d: skipped (--report-only)", recipeName, seed);
-                return;
-            }
-            base = trainBase(config, recipe, baseDir);
-            base.addProperty("recipe", recipeName);
-            base.addProperty("seed", seed);
-            saveRecord(baseKey, base);
+        JsonObject base = base(recipeName, seed);
+        if (base == null) {
+            return;
         }
         records.add(base);
         for (int forgetClass : classes) {
@@ -236,11 +229,10 @@ public final class ProtocolCommand implements Callable<Integer> {
         String recipeName = recipes.get(0);
         long seed = seeds.get(0);
         int forgetClass = classes.get(0);
-        Path baseDir = baseModel(recipeName, seed);
-        if (baseDir == null) {
-            log("no %s base model for seed %d: the sweep needs it (run without --report-only)", recipeName, seed);
+        if (base(recipeName, seed) == null) {
             return ours;
         }
+        Path baseDir = cache.resolve("models").resolve(baseKey(modelConfig(seed), recipe(recipeName, seed)));
         for (ValidationSweep.Candidate c : ValidationSweep.GRID) {
             String tKey = key("tune", baseDir.getFileName(), c.name(), forgetClass, seed, unlearnEpochs);
             JsonObject t = cachedRecord(tKey);
@@ -272,11 +264,27 @@ public final class ProtocolCommand implements Callable<Integer> {
         return chosen;
     }
 
-    /** @return the cached base model's folder, or null when it has not been trained */
-    private Path baseModel(String recipeName, long seed) throws IOException {
-        String baseKey = baseKey(modelConfig(seed), recipe(recipeName, seed));
-        Path dir = cache.resolve("models").resolve(baseKey);
-        return cachedRecord(baseKey) != null && Files.isDirectory(dir) ? dir : null;
+    /**
+     * @return the base model's record, its model trained and saved first when not cached; null
+     *     when it is not cached and {@code --report-only} forbids training it
+     */
+    private JsonObject base(String recipeName, long seed) throws Exception {
+        TrainingRecipe recipe = recipe(recipeName, seed);
+        MoeResNet.Config config = modelConfig(seed);
+        String baseKey = baseKey(config, recipe);
+        JsonObject base = cachedRecord(baseKey);
+        Path baseDir = cache.resolve("models").resolve(baseKey);
+        if (base == null || !Files.isDirectory(baseDir)) {
+            if (reportOnly) {
+                log("no cached %s base model for seed %d: skipped (--report-only)", recipeName, seed);
+                return null;
+            }
+            base = trainBase(config, recipe, baseDir);
+            base.addProperty("recipe", recipeName);
+            base.addProperty("seed", seed);
+            saveRecord(baseKey, base);
+        }
+        return base;
     }
 
     private MoeResNet.Config modelConfig(long seed) {

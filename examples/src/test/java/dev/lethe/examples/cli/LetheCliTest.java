@@ -171,6 +171,43 @@ class LetheCliTest {
         assertThat(second.err).contains("using the cached model");
     }
 
+    @Test
+    void protocol_tunesOnValidation_runsTheMethods_andResumesFromItsCache() throws Exception {
+        Path docs = tmp.resolve("protocol-docs");
+        String[] args = {"protocol", "--data", data.toString(), "--limit", "100", "--epochs", "1", "--widths", "4,8,8",
+            "--experts", "4", "--recipes", "forget-ready", "--classes", "3", "--seeds", "0", "--methods", "ours-router,head-only",
+            "--retain-sample", "20", "--mia-per-side", "10", "--tune", "--cache", tmp.resolve("protocol-cache").toString(),
+            "--docs", docs.toString()};
+        Run first = run(args);
+        assertThat(first.code).as(first.err).isZero();
+        assertThat(first.err).contains("training the forget-ready base model").contains("Retrain oracle without class 3 (cat)")
+                .contains("sweep: chose");
+        JsonObject json = JsonParser.parseString(Files.readString(docs.resolve("results/cifar10-classwise.json"))).getAsJsonObject();
+        String chosen = json.get("chosenSettings").getAsString();
+        JsonObject ours = null;
+        for (var e : json.getAsJsonArray("records")) {
+            JsonObject r = e.getAsJsonObject();
+            if ("ours-router".equals(r.has("method") ? r.get("method").getAsString() : "")) {
+                ours = r;
+            }
+        }
+        assertThat(ours).as("the ours-router record").isNotNull();
+        assertThat(ours.get("settings").getAsString()).isEqualTo(chosen);
+        assertThat(ours.get("avgGap").getAsDouble()).isBetween(0.0, 100.0);
+        assertThat(json.getAsJsonArray("validationSweep")).hasSizeGreaterThan(1);
+        String md = Files.readString(docs.resolve("RESULTS.md"));
+        assertThat(md).contains("## Settings of the expert-targeted method").contains(chosen + " (chosen)")
+                .contains("| retrain | all | 1 |").contains("| ours-router | experts+router | 1 |").contains("| head-only | head | 1 |");
+
+        // a rerun trains and unlearns nothing and writes the same records
+        Run second = run(args);
+        assertThat(second.code).as(second.err).isZero();
+        assertThat(second.err).doesNotContain("training the").doesNotContain("Retrain oracle").doesNotContain(" on class 3 (cat), seed 0 ...")
+                .contains("sweep: chose " + chosen);
+        JsonObject again = JsonParser.parseString(Files.readString(docs.resolve("results/cifar10-classwise.json"))).getAsJsonObject();
+        assertThat(again.get("records")).isEqualTo(json.get("records"));
+    }
+
     /** Runs the command line with stdout and stderr captured (picocli's writers wrap them). */
     private static Run run(String... args) {
         PrintStream stdout = System.out;
