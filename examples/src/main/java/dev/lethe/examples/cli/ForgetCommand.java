@@ -55,7 +55,7 @@ final class ForgetCommand implements Callable<Integer> {
     private int epochs;
 
     @Option(names = "--lr", paramLabel = "LR",
-            description = "Adam learning rate (default: 1e-3; 1e-4 for gradient-ascent).")
+            description = "Adam learning rate (default: 3e-4 for the expert-targeted method, 1e-4 for gradient-ascent, 1e-3 otherwise).")
     private Float learningRate;
 
     @Option(names = "--retrain-epochs", paramLabel = "N",

@@ -546,13 +546,16 @@ public final class ProtocolCommand implements Callable<Integer> {
                 }
             }
             if (slim.has("routingShift")) {
-                for (String k : slim.getAsJsonObject("routingShift").keySet()) {
-                    JsonObject layer = slim.getAsJsonObject("routingShift").getAsJsonObject(k);
-                    layer.remove("before");
-                    layer.remove("after");
+                // the mean over MoE layers of the total-variation distance (per layer in the cache)
+                double tv = 0;
+                JsonObject shift = slim.getAsJsonObject("routingShift");
+                for (String k : shift.keySet()) {
+                    tv += shift.getAsJsonObject(k).get("totalVariation").getAsDouble() / shift.size();
                 }
+                slim.remove("routingShift");
+                slim.addProperty("routingShift", tv);
             }
-            all.add(slim);
+            all.add(rounded(slim));
         }
         out.add("records", all);
         if (!tuning.isEmpty()) {
@@ -563,6 +566,27 @@ public final class ProtocolCommand implements Callable<Integer> {
         }
         atomicWrite(docs.resolve("results/cifar10-classwise.json"), COMPACT.toJson(out));
         atomicWrite(docs.resolve("RESULTS.md"), ResultsReport.markdown(records, tuning, ours.name(), commandLine(), threads, retainSample, miaPerSide, limit, docs));
+    }
+
+    /** The same JSON with every number rounded to 4 decimals (the records are read, not recomputed). */
+    private static com.google.gson.JsonElement rounded(com.google.gson.JsonElement e) {
+        if (e.isJsonObject()) {
+            JsonObject o = new JsonObject();
+            e.getAsJsonObject().entrySet().forEach(en -> o.add(en.getKey(), rounded(en.getValue())));
+            return o;
+        }
+        if (e.isJsonArray()) {
+            JsonArray a = new JsonArray();
+            e.getAsJsonArray().forEach(x -> a.add(rounded(x)));
+            return a;
+        }
+        if (e.isJsonPrimitive() && e.getAsJsonPrimitive().isNumber()) {
+            double v = e.getAsDouble();
+            if (Double.isFinite(v) && v != Math.rint(v)) {
+                return new com.google.gson.JsonPrimitive(Math.round(v * 1e4) / 1e4);
+            }
+        }
+        return e;
     }
 
     private List<String> commandLine() {
