@@ -111,7 +111,7 @@ public final class ProtocolCommand implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "1", description = "libtorch threads (default ${DEFAULT-VALUE})")
     int threads;
 
-    @Option(names = "--methods", split = ",", defaultValue = "ours-experts,ours-router,ours-head,ours-all,head-only,head-only-ours,fine-tune,gradient-ascent,random-labels",
+    @Option(names = "--methods", split = ",", defaultValue = "ours-experts,ours-router,ours-head,ours-all,head-only,head-only-ours,fine-tune,fine-tune-ours,gradient-ascent,random-labels",
             description = "methods to run besides Retrain (default ${DEFAULT-VALUE})")
     List<String> methods;
 
@@ -198,7 +198,7 @@ public final class ProtocolCommand implements Callable<Integer> {
             }
             for (String method : methods) {
                 // the expert-targeted runs are keyed by their settings too (the baselines have none to vary)
-                String mKey = method.startsWith("ours") || method.equals("head-only-ours")
+                String mKey = method.startsWith("ours") || method.endsWith("-ours")
                         ? key("run", baseKey, method, forgetClass, seed, unlearnEpochs, retainSample, miaPerSide, ours.name())
                         : key("run", baseKey, method, forgetClass, seed, unlearnEpochs, retainSample, miaPerSide);
                 JsonObject m = cachedRecord(mKey);
@@ -391,6 +391,8 @@ public final class ProtocolCommand implements Callable<Integer> {
                 case "ours-all": u = u.optScope(Scope.ALL); scope = "all"; break;
                 case "head-only": case "head-only-ours": u = u.optScope(Scope.HEAD_ONLY); scope = "head"; break;
                 case "fine-tune": u = u.method(Method.FINE_TUNE); scope = "all"; break;
+                // fine-tuning at ours' learning rate: is the lower rate alone the gain?
+                case "fine-tune-ours": u = u.method(Method.FINE_TUNE).optLearningRate(ours.learningRate()); scope = "all"; break;
                 case "gradient-ascent": u = u.method(Method.GRADIENT_ASCENT); scope = "all"; break;
                 case "random-labels": u = u.method(Method.RANDOM_LABELS); scope = "all"; break;
                 default: throw new IllegalArgumentException("unknown method '" + method + "'");
@@ -398,7 +400,7 @@ public final class ProtocolCommand implements Callable<Integer> {
             UnlearningResult r = u.retrain();
             try (Model after = r.model()) {
                 JsonObject o = record(method, scope, forgetClass, seed, r, after);
-                if (method.startsWith("ours") || method.equals("head-only-ours")) {
+                if (method.startsWith("ours") || method.endsWith("-ours")) {
                     o.addProperty("settings", ours.name());
                 }
                 o.add("routingShift", routingShift(base, after, forgetClass));

@@ -19,7 +19,7 @@ import java.util.Set;
 final class ResultsReport {
 
     private static final String[] ORDER = {
-        "retrain", "fine-tune", "gradient-ascent", "random-labels", "head-only", "head-only-ours", "ours-experts", "ours-router", "ours-head", "ours-all"
+        "retrain", "fine-tune", "fine-tune-ours", "gradient-ascent", "random-labels", "head-only", "head-only-ours", "ours-experts", "ours-router", "ours-head", "ours-all"
     };
 
     private ResultsReport() {}
