@@ -94,11 +94,7 @@ final class ValidationSweep {
      * @throws IOException if the data cannot be read
      */
     static JsonObject score(Model model, LabeledData validation, int forgetClass) throws IOException {
-        int[] all = new int[validation.size()];
-        for (int i = 0; i < all.length; i++) {
-            all[i] = i;
-        }
-        Predictions p = Predictions.compute(model, validation, all, 256);
+        Predictions p = Predictions.compute(model, validation, java.util.stream.IntStream.range(0, validation.size()).toArray(), 256);
         int[] y = p.labels();
         int[] yHat = p.predicted();
         int forget = 0;
