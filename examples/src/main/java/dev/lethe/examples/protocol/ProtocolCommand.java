@@ -172,7 +172,7 @@ public final class ProtocolCommand implements Callable<Integer> {
         TrainingRecipe recipe = recipe(recipeName, seed);
         MoeResNet.Config config = modelConfig(seed);
         String baseKey = baseKey(config, recipe);
-        Path baseDir = cache.resolve("models").resolve(baseKey);
+        Path baseDir = baseDir(baseKey);
         JsonObject base = base(recipeName, seed);
         if (base == null) {
             return;
@@ -198,7 +198,7 @@ public final class ProtocolCommand implements Callable<Integer> {
             }
             for (String method : methods) {
                 // the expert-targeted runs are keyed by their settings too (the baselines have none to vary)
-                String mKey = method.startsWith("ours") || method.endsWith("-ours")
+                String mKey = usesOursSettings(method)
                         ? key("run", baseKey, method, forgetClass, seed, unlearnEpochs, retainSample, miaPerSide, ours.name())
                         : key("run", baseKey, method, forgetClass, seed, unlearnEpochs, retainSample, miaPerSide);
                 JsonObject m = cachedRecord(mKey);
@@ -232,7 +232,7 @@ public final class ProtocolCommand implements Callable<Integer> {
         if (base(recipeName, seed) == null) {
             return ours;
         }
-        Path baseDir = cache.resolve("models").resolve(baseKey(modelConfig(seed), recipe(recipeName, seed)));
+        Path baseDir = baseDir(baseKey(modelConfig(seed), recipe(recipeName, seed)));
         for (ValidationSweep.Candidate c : ValidationSweep.GRID) {
             String tKey = key("tune", baseDir.getFileName(), c.name(), forgetClass, seed, unlearnEpochs);
             JsonObject t = cachedRecord(tKey);
@@ -273,7 +273,7 @@ public final class ProtocolCommand implements Callable<Integer> {
         MoeResNet.Config config = modelConfig(seed);
         String baseKey = baseKey(config, recipe);
         JsonObject base = cachedRecord(baseKey);
-        Path baseDir = cache.resolve("models").resolve(baseKey);
+        Path baseDir = baseDir(baseKey);
         if (base == null || !Files.isDirectory(baseDir)) {
             if (reportOnly) {
                 log("no cached %s base model for seed %d: skipped (--report-only)", recipeName, seed);
@@ -294,6 +294,15 @@ public final class ProtocolCommand implements Callable<Integer> {
 
     private String baseKey(MoeResNet.Config config, TrainingRecipe recipe) {
         return key("base", config.toString(), recipe.toJson(), limit);
+    }
+
+    private Path baseDir(String baseKey) {
+        return cache.resolve("models").resolve(baseKey);
+    }
+
+    /** @return whether the method's record depends on the chosen settings (so they key its cache) */
+    private static boolean usesOursSettings(String method) {
+        return method.startsWith("ours") || method.endsWith("-ours");
     }
 
     private JsonObject trainBase(MoeResNet.Config config, TrainingRecipe recipe, Path dir) throws Exception {
@@ -400,7 +409,7 @@ public final class ProtocolCommand implements Callable<Integer> {
             UnlearningResult r = u.retrain();
             try (Model after = r.model()) {
                 JsonObject o = record(method, scope, forgetClass, seed, r, after);
-                if (method.startsWith("ours") || method.endsWith("-ours")) {
+                if (usesOursSettings(method)) {
                     o.addProperty("settings", ours.name());
                 }
                 o.add("routingShift", routingShift(base, after, forgetClass));
