@@ -26,9 +26,9 @@ import dev.lethe.cifar.CifarVariant;
 import dev.lethe.cifar.LabelMode;
 import dev.lethe.moe.ConvExperts;
 import dev.lethe.moe.MoeBlock;
-import dev.lethe.moe.MoeTrainingLoss;
-import dev.lethe.moe.Routing;
-import dev.lethe.moe.RoutingStats;
+import dev.lethe.moe.loss.MoeTrainingLoss;
+import dev.lethe.moe.routing.Routing;
+import dev.lethe.moe.routing.RoutingStats;
 
 /**
  * Puts a {@link MoeBlock} inside your own DJL model: a small CNN whose middle layer is 8 residual

@@ -6,7 +6,7 @@ import dev.lethe.cifar.CifarData;
 import dev.lethe.cifar.CifarDataset;
 import dev.lethe.cifar.CifarVariant;
 import dev.lethe.cifar.LabelMode;
-import dev.lethe.moe.MoeResNet;
+import dev.lethe.moe.model.MoeResNet;
 import dev.lethe.unlearn.Unlearner;
 import dev.lethe.unlearn.UnlearningResult;
 import dev.lethe.unlearn.data.LabeledData;

@@ -7,7 +7,7 @@ import dev.lethe.cifar.CifarData;
 import dev.lethe.cifar.CifarDataset;
 import dev.lethe.cifar.CifarVariant;
 import dev.lethe.cifar.LabelMode;
-import dev.lethe.moe.MoeResNet;
+import dev.lethe.moe.model.MoeResNet;
 import dev.lethe.moe.train.MoeTraining;
 import dev.lethe.moe.train.TrainingHistory;
 import dev.lethe.moe.train.TrainingProgress;
@@ -50,7 +50,7 @@ public final class TrainAndSave {
                 .optValidationSize(validationSize).setSampling(256, false).build();
 
         // 2. The model: MoE stages 2 and 3, 8 residual experts each, 2 per image.
-        MoeResNet.Config config = MoeResNet.builder()
+        MoeResNet.Config config = MoeResNet.Config.builder()
                 .optWidths(Integer.parseInt(w[0]), Integer.parseInt(w[1]), Integer.parseInt(w[2]))
                 .optNumExperts(8).optTopK(2).optNumClasses(data.numClasses()).build();
 
@@ -61,7 +61,7 @@ public final class TrainAndSave {
 
         Engine.getInstance().setRandomSeed(0);
         try (Model model = MoeResNet.newModel(config)) {
-            TrainingHistory history = MoeTraining.fit(model, train.build(), validation, data.numClasses(), recipe,
+            TrainingHistory history = MoeTraining.fit(model, train.build(), validation, recipe,
                     TrainingProgress.console(System.err, false));
             System.out.println(history);
             MoeResNet.save(model, out, Map.of("dataset", "CIFAR-10", "recipe", recipe.toJson(), "seed", "0"));

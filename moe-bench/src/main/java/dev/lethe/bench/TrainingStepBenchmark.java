@@ -15,8 +15,8 @@ import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
 import dev.lethe.moe.Dispatch;
-import dev.lethe.moe.MoeResNet;
-import dev.lethe.moe.MoeTrainingLoss;
+import dev.lethe.moe.model.MoeResNet;
+import dev.lethe.moe.loss.MoeTrainingLoss;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -95,7 +95,7 @@ public class TrainingStepBenchmark {
             base = openTrial();
             base.getEngine().setRandomSeed(5);
             MoeResNet.Config config =
-                    MoeResNet.builder()
+                    MoeResNet.Config.builder()
                             .optWidths(width, 2 * width, 4 * width)
                             .optNumExperts(experts)
                             .optTopK(topK)

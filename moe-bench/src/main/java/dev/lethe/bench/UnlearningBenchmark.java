@@ -7,7 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.dataset.ArrayDataset;
 import ai.djl.training.dataset.Batch;
-import dev.lethe.moe.MoeResNet;
+import dev.lethe.moe.model.MoeResNet;
 import dev.lethe.unlearn.Unlearner;
 import dev.lethe.unlearn.UnlearningResult;
 import dev.lethe.unlearn.data.LabeledData;
@@ -78,7 +78,7 @@ public class UnlearningBenchmark {
         public void setUp() {
             base = openTrial();
             base.getEngine().setRandomSeed(5);
-            model = MoeResNet.newModel(MoeResNet.builder().optWidths(width, 2 * width, 4 * width).build());
+            model = MoeResNet.newModel(MoeResNet.Config.builder().optWidths(width, 2 * width, 4 * width).build());
             int n = 512;
             Random random = new Random(1);
             float[] x = new float[n * 3 * 32 * 32];

@@ -1,5 +1,7 @@
 package dev.lethe.moe;
 
+import dev.lethe.moe.model.MoeResNet;
+
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
@@ -49,7 +51,7 @@ public final class ConvExperts {
      * @param channels input and output channels
      * @return a new block
      */
-    static Block residualBlock(int channels) {
+    public static Block residualBlock(int channels) {
         SequentialBlock main =
                 convBn(channels, 1).add(Activation::relu).add(convBn(channels, 1));
         return new SequentialBlock()
@@ -71,7 +73,7 @@ public final class ConvExperts {
      * @param stride the stride of the convolution
      * @return a new block
      */
-    static SequentialBlock convBn(int outChannels, int stride) {
+    public static SequentialBlock convBn(int outChannels, int stride) {
         return new SequentialBlock()
                 .add(
                         Conv2d.builder()

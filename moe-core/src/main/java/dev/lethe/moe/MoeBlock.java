@@ -1,5 +1,9 @@
 package dev.lethe.moe;
 
+import dev.lethe.moe.loss.MoeLosses;
+
+import dev.lethe.moe.routing.Routing;
+
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;

@@ -1,5 +1,7 @@
 package dev.lethe.moe;
 
+import dev.lethe.moe.model.MoeResNet;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -89,9 +91,9 @@ class MoeBlockBuilderTest {
 
     @Test
     void resNetConfig_invalid_namesSetting() {
-        assertThatThrownBy(() -> MoeResNet.builder().optTopK(9).build())
+        assertThatThrownBy(() -> MoeResNet.Config.builder().optTopK(9).build())
                 .hasMessage("topK (9) must be in [1, numExperts (8)]");
-        assertThatThrownBy(() -> MoeResNet.builder().optMoeStages(4).build())
+        assertThatThrownBy(() -> MoeResNet.Config.builder().optMoeStages(4).build())
                 .hasMessage("moeStages [4] must be in 1..3");
     }
 }

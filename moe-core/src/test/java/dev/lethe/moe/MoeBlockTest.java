@@ -1,5 +1,9 @@
 package dev.lethe.moe;
 
+import dev.lethe.moe.loss.MoeLosses;
+
+import dev.lethe.moe.routing.Routing;
+
 import static dev.lethe.moe.MoeTestSupport.randomInput;
 import static dev.lethe.moe.MoeTestSupport.smallMoe;
 import static dev.lethe.moe.MoeTestSupport.snapshot;

@@ -11,11 +11,11 @@ import java.util.Map;
 import java.util.Random;
 
 /** Small helpers shared by the MoE tests. */
-final class MoeTestSupport {
+public final class MoeTestSupport {
 
     private MoeTestSupport() {}
 
-    static MoeBlock smallMoe(int experts, int k, Dispatch dispatch, int channels) {
+    public static MoeBlock smallMoe(int experts, int k, Dispatch dispatch, int channels) {
         return MoeBlock.builder()
                 .setNumExperts(experts)
                 .setExpertFactory(ConvExperts.residual(channels))
@@ -26,7 +26,7 @@ final class MoeTestSupport {
                 .build();
     }
 
-    static NDArray randomInput(NDManager manager, long seed, long... shape) {
+    public static NDArray randomInput(NDManager manager, long seed, long... shape) {
         Random random = new Random(seed);
         Shape s = new Shape(shape);
         float[] data = new float[Math.toIntExact(s.size())];
@@ -37,7 +37,7 @@ final class MoeTestSupport {
     }
 
     /** Copies every parameter (BatchNorm statistics included) of a block, keyed by name. */
-    static Map<String, float[]> snapshot(ai.djl.nn.Block block) {
+    public static Map<String, float[]> snapshot(ai.djl.nn.Block block) {
         Map<String, float[]> out = new LinkedHashMap<>();
         for (Pair<String, Parameter> p : block.getParameters()) {
             out.put(p.getKey(), p.getValue().getArray().toFloatArray());
@@ -45,7 +45,7 @@ final class MoeTestSupport {
         return out;
     }
 
-    static void initialize(ai.djl.nn.Block block, NDManager manager, Shape shape) {
+    public static void initialize(ai.djl.nn.Block block, NDManager manager, Shape shape) {
         block.initialize(manager, DataType.FLOAT32, shape);
     }
 }

@@ -18,11 +18,11 @@ import ai.djl.translate.TranslateException;
 import com.google.common.base.Preconditions;
 import com.google.common.collect.ImmutableList;
 import com.google.gson.JsonObject;
-import dev.lethe.moe.EmbeddingClassifier;
+import dev.lethe.moe.model.EmbeddingClassifier;
 import dev.lethe.moe.MoeBlock;
 import dev.lethe.moe.MoeBlocks;
-import dev.lethe.moe.MoeResNet;
-import dev.lethe.moe.Routing;
+import dev.lethe.moe.model.MoeResNet;
+import dev.lethe.moe.routing.Routing;
 import dev.lethe.moe.train.MoeTraining;
 import dev.lethe.moe.train.TrainingProgress;
 import dev.lethe.moe.train.TrainingRecipe;
@@ -768,7 +768,6 @@ public final class Unlearner {
                     fresh,
                     data.view(retainIdx, recipe.batchSize(), true),
                     null,
-                    data.numClasses(),
                     recipe,
                     progress == null ? TrainingProgress.silent() : new TrainingProgress() {
                         @Override

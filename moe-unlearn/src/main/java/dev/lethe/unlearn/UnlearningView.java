@@ -7,7 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.AbstractBlock;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
-import dev.lethe.moe.EmbeddingClassifier;
+import dev.lethe.moe.model.EmbeddingClassifier;
 
 /**
  * A view of an {@link EmbeddingClassifier} that returns {@code [logits, embeddings]}, for the

@@ -11,7 +11,7 @@ import ai.djl.training.dataset.Batch;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.Pair;
 import dev.lethe.moe.MoeBlock;
-import dev.lethe.moe.MoeResNet;
+import dev.lethe.moe.model.MoeResNet;
 import dev.lethe.moe.train.MoeTraining;
 import dev.lethe.moe.train.TrainingProgress;
 import dev.lethe.moe.train.TrainingRecipe;
@@ -39,10 +39,10 @@ class UnlearnerTest {
         manager = NDManager.newBaseManager();
         train = SyntheticImages.make(manager, 128, 1);
         test = SyntheticImages.make(manager, 64, 2);
-        model = MoeResNet.newModel(MoeResNet.builder().optWidths(4, 8, 8).optNumExperts(4).optTopK(2).optNumClasses(4).build());
+        model = MoeResNet.newModel(MoeResNet.Config.builder().optWidths(4, 8, 8).optNumExperts(4).optTopK(2).optNumClasses(4).build());
         TrainingRecipe recipe = TrainingRecipe.builder().optEpochs(3).optBatchSize(32).optLearningRate(0.1f)
                 .optWarmupEpochs(0.5f).optMutualInformation(0.5f, 0.5f).build();
-        MoeTraining.fit(model, train.view(allIndices(train.size()), 32, true), null, 4, recipe, TrainingProgress.silent());
+        MoeTraining.fit(model, train.view(allIndices(train.size()), 32, true), null, recipe, TrainingProgress.silent());
         assertThat(accuracy(model, test, 3)).isGreaterThan(0.9);
         baseRetainAccuracy = retainAccuracy(model, test, 3);
     }
@@ -191,7 +191,7 @@ class UnlearnerTest {
         assertThatThrownBy(() -> Unlearner.forClass(1).retrain())
                 .hasMessage("call from(model) before retrain()");
         try (Model plain = Model.newInstance("plain")) {
-            plain.setBlock(MoeResNet.of(MoeResNet.builder().optWidths(4, 8, 8).optMoeStages().optNumClasses(4).build()));
+            plain.setBlock(MoeResNet.of(MoeResNet.Config.builder().optWidths(4, 8, 8).optMoeStages().optNumClasses(4).build()));
             plain.getBlock().initialize(plain.getNDManager(), ai.djl.ndarray.types.DataType.FLOAT32, new ai.djl.ndarray.types.Shape(1, 3, 32, 32));
             assertThatThrownBy(() -> Unlearner.forClass(1).from(plain).using(train).retrain())
                     .hasMessageContaining("the model has no MoeBlock");

@@ -3,7 +3,7 @@ package dev.lethe.examples.cli;
 import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 
-import dev.lethe.moe.RoutingStats;
+import dev.lethe.moe.routing.RoutingStats;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;

@@ -34,7 +34,7 @@ import java.util.Locale;
  * <pre>{@code
  * Path archive = CifarSplits.locate(null, CifarVariant.CIFAR10, false, Paths.get("."));
  * CifarSplits splits = CifarSplits.of(CifarSplits.load(archive, CifarVariant.CIFAR10), 128, 0, 0, 0);
- * MoeTraining.fit(model, splits.train(), splits.validation(), splits.numClasses(), recipe, progress);
+ * MoeTraining.fit(model, splits.train(), splits.validation(), recipe, progress);
  * }</pre>
  */
 public final class CifarSplits {

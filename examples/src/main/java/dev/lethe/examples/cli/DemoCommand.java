@@ -2,7 +2,7 @@ package dev.lethe.examples.cli;
 
 import ai.djl.Model;
 import dev.lethe.cifar.CifarVariant;
-import dev.lethe.moe.MoeResNet;
+import dev.lethe.moe.model.MoeResNet;
 import dev.lethe.moe.train.TrainingProgress;
 import dev.lethe.moe.train.TrainingRecipe;
 import dev.lethe.unlearn.Method;
@@ -100,7 +100,7 @@ final class DemoCommand implements Callable<Integer> {
                 seed, trainImages);
         log.printf(Locale.ROOT, "data: %s from %s%n", splits, archive);
         int classId = Converters.classId(spec, splits, forgetClass);
-        MoeResNet.Config config = MoeResNet.builder().optWidths(WIDTHS[0], WIDTHS[1], WIDTHS[2]).optNumExperts(8)
+        MoeResNet.Config config = MoeResNet.Config.builder().optWidths(WIDTHS[0], WIDTHS[1], WIDTHS[2]).optNumExperts(8)
                 .optTopK(2).optNumClasses(splits.numClasses()).optSeed(seed).build();
         ModelCache models = new ModelCache(cache != null ? cache : ModelCache.defaultRoot());
         String key = ModelCache.key(splits.datasetName(), splits.splitSeed(), splits.limit(), config, recipe);

@@ -3,7 +3,7 @@ package dev.lethe.examples.cli;
 import static com.google.common.base.Preconditions.checkNotNull;
 
 import com.google.common.hash.Hashing;
-import dev.lethe.moe.MoeResNet;
+import dev.lethe.moe.model.MoeResNet;
 import dev.lethe.moe.train.TrainingProgress;
 import dev.lethe.moe.train.TrainingRecipe;
 import java.io.IOException;

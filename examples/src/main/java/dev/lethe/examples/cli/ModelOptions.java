@@ -1,6 +1,6 @@
 package dev.lethe.examples.cli;
 
-import dev.lethe.moe.MoeResNet;
+import dev.lethe.moe.model.MoeResNet;
 import dev.lethe.moe.train.TrainingRecipe;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -55,7 +55,7 @@ public final class ModelOptions {
                     "--widths needs 3 comma-separated widths, e.g. 16,32,64; got " + widths.length);
         }
         try {
-            return MoeResNet.builder()
+            return MoeResNet.Config.builder()
                     .optWidths(widths[0], widths[1], widths[2])
                     .optNumExperts(experts)
                     .optTopK(topK)

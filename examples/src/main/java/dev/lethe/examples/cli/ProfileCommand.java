@@ -2,7 +2,7 @@ package dev.lethe.examples.cli;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
-import dev.lethe.moe.RoutingStats;
+import dev.lethe.moe.routing.RoutingStats;
 import dev.lethe.unlearn.data.LabeledData;
 import dev.lethe.unlearn.profile.ActivationProfile;
 import dev.lethe.unlearn.profile.ActivationProfiler;

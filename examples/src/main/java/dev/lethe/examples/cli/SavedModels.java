@@ -3,7 +3,7 @@ package dev.lethe.examples.cli;
 import static com.google.common.base.Preconditions.checkNotNull;
 
 import ai.djl.Model;
-import dev.lethe.moe.MoeResNet;
+import dev.lethe.moe.model.MoeResNet;
 import dev.lethe.unlearn.Unlearner;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -1,8 +1,8 @@
 package dev.lethe.examples.cli;
 
 import dev.lethe.cifar.CifarVariant;
-import dev.lethe.moe.MoeResNet;
-import dev.lethe.moe.RoutingStats;
+import dev.lethe.moe.model.MoeResNet;
+import dev.lethe.moe.routing.RoutingStats;
 import dev.lethe.moe.train.EpochResult;
 import dev.lethe.moe.train.TrainingProgress;
 import dev.lethe.moe.train.TrainingRecipe;

@@ -5,7 +5,7 @@ import static com.google.common.base.Preconditions.checkNotNull;
 import ai.djl.Model;
 import ai.djl.engine.Engine;
 import ai.djl.translate.TranslateException;
-import dev.lethe.moe.MoeResNet;
+import dev.lethe.moe.model.MoeResNet;
 import dev.lethe.moe.train.MoeTraining;
 import dev.lethe.moe.train.TrainingHistory;
 import dev.lethe.moe.train.TrainingProgress;
@@ -78,7 +78,6 @@ public final class TrainedModel implements AutoCloseable {
                             model,
                             splits.train(),
                             splits.validation(),
-                            splits.numClasses(),
                             recipe,
                             progress == null ? TrainingProgress.silent() : progress);
         } catch (TranslateException e) {

@@ -20,8 +20,8 @@ import com.google.gson.JsonParser;
 import dev.lethe.cifar.CifarData;
 import dev.lethe.cifar.CifarVariant;
 import dev.lethe.examples.cli.CifarSplits;
-import dev.lethe.moe.MoeResNet;
-import dev.lethe.moe.RoutingStats;
+import dev.lethe.moe.model.MoeResNet;
+import dev.lethe.moe.routing.RoutingStats;
 import dev.lethe.moe.train.EpochResult;
 import dev.lethe.moe.train.MoeTraining;
 import dev.lethe.moe.train.TrainingHistory;
@@ -288,7 +288,7 @@ public final class ProtocolCommand implements Callable<Integer> {
     }
 
     private MoeResNet.Config modelConfig(long seed) {
-        return MoeResNet.builder().optWidths(widths[0], widths[1], widths[2])
+        return MoeResNet.Config.builder().optWidths(widths[0], widths[1], widths[2])
                 .optNumExperts(experts).optTopK(topK).optSeed(seed).build();
     }
 
@@ -310,7 +310,7 @@ public final class ProtocolCommand implements Callable<Integer> {
         Engine.getInstance().setRandomSeed((int) recipe.seed());
         JsonObject o = new JsonObject();
         try (Model model = MoeResNet.newModel(config)) {
-            TrainingHistory h = MoeTraining.fit(model, splits.train(), splits.validation(), 10, recipe,
+            TrainingHistory h = MoeTraining.fit(model, splits.train(), splits.validation(), recipe,
                     TrainingProgress.console(System.err, false));
             Predictions test = Predictions.compute(model, splits.labeledTest(), all(splits.labeledTest().size()), 256);
             MoeResNet.save(model, dir, Map.of("recipe", recipe.toJson(), "testAccuracy", Double.toString(test.accuracy())));

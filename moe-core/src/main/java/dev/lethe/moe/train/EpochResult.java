@@ -1,7 +1,7 @@
 package dev.lethe.moe.train;
 
 import com.google.common.collect.ImmutableMap;
-import dev.lethe.moe.RoutingStats;
+import dev.lethe.moe.routing.RoutingStats;
 import java.util.Locale;
 import java.util.Map;
 

@@ -21,9 +21,9 @@ import ai.djl.translate.TranslateException;
 import com.google.common.base.Preconditions;
 import dev.lethe.moe.MoeBlock;
 import dev.lethe.moe.MoeBlocks;
-import dev.lethe.moe.MoeTrainingLoss;
-import dev.lethe.moe.Routing;
-import dev.lethe.moe.RoutingStats;
+import dev.lethe.moe.loss.MoeTrainingLoss;
+import dev.lethe.moe.routing.Routing;
+import dev.lethe.moe.routing.RoutingStats;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -47,12 +47,11 @@ public final class MoeTraining {
      * Trains a model in place.
      *
      * @param model the model, its block initialised (e.g. {@link
-     *     dev.lethe.moe.MoeResNet#newModel})
+     *     dev.lethe.moe.model.MoeResNet#newModel})
      * @param train the training data; batches of (B, C, H, W) images and (B) class labels; its
      *     batch size should equal the recipe's (the schedule counts {@code ceil(size / batchSize)}
      *     steps per epoch)
      * @param validation validation data, or null
-     * @param numClasses the number of classes (for routing histograms)
      * @param recipe the recipe
      * @param progress progress listener
      * @return the history
@@ -64,7 +63,6 @@ public final class MoeTraining {
             Model model,
             RandomAccessDataset train,
             Dataset validation,
-            int numClasses,
             TrainingRecipe recipe,
             TrainingProgress progress)
             throws IOException, TranslateException {
@@ -76,6 +74,7 @@ public final class MoeTraining {
                 block != null && block.isInitialized(),
                 "the model's block must be initialised before training");
         Preconditions.checkArgument(train.size() > 0, "the training data is empty");
+        int numClasses = numClasses(block);
         int batches = Math.toIntExact((train.size() + recipe.batchSize() - 1) / recipe.batchSize());
         int totalSteps = batches * recipe.epochs();
         Map<String, MoeBlock> layers = MoeBlocks.find(block);
@@ -227,6 +226,21 @@ public final class MoeTraining {
             routingOut.put(e.getKey(), e.getValue().snapshot());
         }
         return total == 0 ? Double.NaN : correct / (double) total;
+    }
+
+    /**
+     * The number of classes of a classifier block: the width of its output for its input shape.
+     *
+     * @param block an initialised block whose output is (B, classes)
+     * @return the number of classes
+     */
+    static int numClasses(Block block) {
+        Shape[] in = block.getInputShapes();
+        Preconditions.checkArgument(in != null && in.length > 0, "the block has no input shape; initialise it first");
+        Shape out = block.getOutputShapes(in)[0];
+        Preconditions.checkArgument(
+                out.dimension() == 2, "the model's output must be (batch, classes) logits but has shape %s", out);
+        return Math.toIntExact(out.get(1));
     }
 
     /**

@@ -9,7 +9,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.dataset.ArrayDataset;
-import dev.lethe.moe.MoeResNet;
+import dev.lethe.moe.model.MoeResNet;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -39,12 +39,12 @@ class MoeTrainingTest {
     @Test
     void fit_learnsColours_andReportsEpochs() throws Exception {
         Engine.getInstance().setRandomSeed(1);
-        MoeResNet.Config config = MoeResNet.builder().optWidths(4, 8, 8).optNumExperts(4).optNumClasses(3).build();
+        MoeResNet.Config config = MoeResNet.Config.builder().optWidths(4, 8, 8).optNumExperts(4).optNumClasses(3).build();
         TrainingRecipe recipe = TrainingRecipe.builder().optEpochs(3).optBatchSize(32).optLearningRate(0.1f).optWarmupEpochs(0.5f)
                 .optMutualInformation(0.5f, 0.5f).build();
         List<EpochResult> seen = new ArrayList<>();
         try (Model model = MoeResNet.newModel(config); NDManager m = NDManager.newBaseManager()) {
-            TrainingHistory h = MoeTraining.fit(model, colours(m, 512, 1, 32), colours(m, 128, 2, 64), 3, recipe,
+            TrainingHistory h = MoeTraining.fit(model, colours(m, 512, 1, 32), colours(m, 128, 2, 64), recipe,
                     new TrainingProgress() {
                         @Override
                         public void onEpoch(EpochResult result) {
@@ -63,11 +63,11 @@ class MoeTrainingTest {
 
     @Test
     void fit_divergingLearningRate_abortsWithClearError() throws Exception {
-        MoeResNet.Config config = MoeResNet.builder().optWidths(4, 8, 8).optNumExperts(2).optNumClasses(3).build();
+        MoeResNet.Config config = MoeResNet.Config.builder().optWidths(4, 8, 8).optNumExperts(2).optNumClasses(3).build();
         TrainingRecipe recipe = TrainingRecipe.builder().optEpochs(1).optBatchSize(32).optLearningRate(1e30f)
                 .optWarmupEpochs(0).build();
         try (Model model = MoeResNet.newModel(config); NDManager m = NDManager.newBaseManager()) {
-            assertThatThrownBy(() -> MoeTraining.fit(model, colours(m, 256, 1, 32), null, 3, recipe, TrainingProgress.silent()))
+            assertThatThrownBy(() -> MoeTraining.fit(model, colours(m, 256, 1, 32), null, recipe, TrainingProgress.silent()))
                     .isInstanceOf(IllegalStateException.class)
                     .hasMessageContaining("training diverged")
                     .hasMessageContaining("lower the learning rate");
@@ -85,13 +85,13 @@ class MoeTrainingTest {
 
     @Test
     void memory_staysFlat_overScopedSteps() throws Exception {
-        MoeResNet.Config config = MoeResNet.builder().optWidths(4, 4, 4).optNumExperts(4).optNumClasses(3).build();
+        MoeResNet.Config config = MoeResNet.Config.builder().optWidths(4, 4, 4).optNumExperts(4).optNumClasses(3).build();
         TrainingRecipe recipe = TrainingRecipe.builder().optEpochs(1).optBatchSize(8).build();
         int[] counts = new int[2];
         try (Model model = MoeResNet.newModel(config); NDManager m = NDManager.newBaseManager()) {
             ArrayDataset data = colours(m, 8 * 300, 3, 8);
             int[] step = {0};
-            MoeTraining.fit(model, data, null, 3, recipe, new TrainingProgress() {
+            MoeTraining.fit(model, data, null, recipe, new TrainingProgress() {
                 @Override
                 public void onBatch(int epoch, int epochs, int batch, int batches, double ips, double loss, double eta) {
                     step[0]++;

@@ -10,7 +10,7 @@ import ai.djl.nn.Block;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.dataset.Batch;
 import com.google.common.base.Preconditions;
-import dev.lethe.moe.EmbeddingClassifier;
+import dev.lethe.moe.model.EmbeddingClassifier;
 import dev.lethe.unlearn.data.LabeledData;
 import java.io.IOException;
 import java.util.Arrays;

@@ -3,7 +3,7 @@ package dev.lethe.unlearn.eval;
 import ai.djl.Model;
 import ai.djl.nn.Block;
 import com.google.common.base.Preconditions;
-import dev.lethe.moe.EmbeddingClassifier;
+import dev.lethe.moe.model.EmbeddingClassifier;
 import dev.lethe.unlearn.data.LabeledData;
 import java.io.IOException;
 import java.util.Arrays;
@@ -178,7 +178,7 @@ public final class UnlearningEvaluator {
             Preconditions.checkArgument(
                     probeData == null,
                     "the linear probe needs penultimate features, but the model's block (%s) is not a"
-                            + " dev.lethe.moe.EmbeddingClassifier; implement it, or build the evaluator"
+                            + " dev.lethe.moe.model.EmbeddingClassifier; implement it, or build the evaluator"
                             + " without optProbeData",
                     block.getClass().getName());
         }

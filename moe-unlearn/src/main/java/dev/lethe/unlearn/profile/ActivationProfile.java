@@ -3,7 +3,7 @@ package dev.lethe.unlearn.profile;
 import com.google.common.base.Preconditions;
 import com.google.common.collect.ImmutableList;
 import com.google.common.collect.ImmutableMap;
-import dev.lethe.moe.RoutingStats;
+import dev.lethe.moe.routing.RoutingStats;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;

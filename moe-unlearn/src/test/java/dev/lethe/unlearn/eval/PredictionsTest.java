@@ -12,7 +12,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Blocks;
 import ai.djl.nn.SequentialBlock;
 import ai.djl.nn.core.Linear;
-import dev.lethe.moe.MoeResNet;
+import dev.lethe.moe.model.MoeResNet;
 import dev.lethe.unlearn.data.LabeledData;
 import org.junit.jupiter.api.Test;
 
@@ -21,7 +21,7 @@ class PredictionsTest {
     private static Model tinyMoe() {
         Engine.getInstance().setRandomSeed(3);
         return MoeResNet.newModel(
-                MoeResNet.builder().optWidths(4, 8, 8).optNumExperts(3).optNumClasses(3).build());
+                MoeResNet.Config.builder().optWidths(4, 8, 8).optNumExperts(3).optNumClasses(3).build());
     }
 
     @Test

@@ -12,7 +12,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Blocks;
 import ai.djl.nn.SequentialBlock;
 import ai.djl.nn.core.Linear;
-import dev.lethe.moe.MoeResNet;
+import dev.lethe.moe.model.MoeResNet;
 import dev.lethe.moe.train.MoeTraining;
 import dev.lethe.moe.train.TrainingProgress;
 import dev.lethe.moe.train.TrainingRecipe;
@@ -56,8 +56,8 @@ class UnlearningEvaluatorTest {
 
     private Model fit(ai.djl.training.dataset.RandomAccessDataset data, TrainingRecipe recipe) throws Exception {
         Engine.getInstance().setRandomSeed(1);
-        Model model = MoeResNet.newModel(MoeResNet.builder().optWidths(4, 8, 8).optNumExperts(3).optNumClasses(3).build());
-        MoeTraining.fit(model, data, null, 3, recipe, TrainingProgress.silent());
+        Model model = MoeResNet.newModel(MoeResNet.Config.builder().optWidths(4, 8, 8).optNumExperts(3).optNumClasses(3).build());
+        MoeTraining.fit(model, data, null, recipe, TrainingProgress.silent());
         return model;
     }
 
@@ -161,7 +161,7 @@ class UnlearningEvaluatorTest {
             assertThatThrownBy(() -> evaluator.evaluate(plain, BLUE))
                     .isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("the linear probe needs penultimate features")
-                    .hasMessageContaining("not a dev.lethe.moe.EmbeddingClassifier")
+                    .hasMessageContaining("not a dev.lethe.moe.model.EmbeddingClassifier")
                     .hasMessageContaining("without optProbeData");
             UnlearningEvaluation e = UnlearningEvaluator.builder().setTrainData(train).setTestData(test).build()
                     .evaluate(plain, BLUE);

@@ -11,8 +11,8 @@ import ai.djl.training.EasyTrain;
 import ai.djl.training.Trainer;
 import ai.djl.training.dataset.Batch;
 import ai.djl.training.loss.Loss;
-import dev.lethe.moe.MoeResNet;
-import dev.lethe.moe.RoutingStats;
+import dev.lethe.moe.model.MoeResNet;
+import dev.lethe.moe.routing.RoutingStats;
 import dev.lethe.unlearn.SyntheticImages;
 import dev.lethe.unlearn.data.LabeledData;
 import java.util.List;
@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
 class ActivationProfilerTest {
 
     private static MoeResNet.Config tiny() {
-        return MoeResNet.builder().optWidths(4, 8, 8).optNumExperts(3).optTopK(2).optNumClasses(4).build();
+        return MoeResNet.Config.builder().optWidths(4, 8, 8).optNumExperts(3).optTopK(2).optNumClasses(4).build();
     }
 
     @Test

@@ -1,4 +1,4 @@
-package dev.lethe.moe;
+package dev.lethe.moe.routing;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,4 +1,4 @@
-package dev.lethe.moe;
+package dev.lethe.moe.routing;
 
 import com.google.common.base.Preconditions;
 import java.util.ArrayList;

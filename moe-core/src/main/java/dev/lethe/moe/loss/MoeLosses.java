@@ -1,4 +1,6 @@
-package dev.lethe.moe;
+package dev.lethe.moe.loss;
+
+import dev.lethe.moe.routing.Routing;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;

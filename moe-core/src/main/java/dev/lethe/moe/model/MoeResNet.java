@@ -1,4 +1,9 @@
-package dev.lethe.moe;
+package dev.lethe.moe.model;
+
+import dev.lethe.moe.MoeBlock;
+import dev.lethe.moe.Dispatch;
+import dev.lethe.moe.ConvExperts;
+import dev.lethe.moe.MoeBlocks;
 
 import ai.djl.MalformedModelException;
 import ai.djl.Model;
@@ -56,7 +61,6 @@ import java.util.Map;
 public final class MoeResNet extends AbstractBlock implements EmbeddingClassifier {
 
     private static final byte VERSION = 1;
-    private static final String CONFIG_FILE = "lethe-model.json";
     private static final Gson GSON = new GsonBuilder().setPrettyPrinting().create();
 
     private final Config config;
@@ -95,9 +99,14 @@ public final class MoeResNet extends AbstractBlock implements EmbeddingClassifie
         head = addChildBlock("head", Linear.builder().setUnits(config.numClasses).build());
     }
 
-    /** @return a builder of the configuration */
-    public static Config.Builder builder() {
-        return new Config.Builder();
+    /**
+     * A builder of the network: the same settings as {@link Config#builder()}, but {@link
+     * Builder#build()} returns the (uninitialised) block.
+     *
+     * @return a new builder with the default configuration
+     */
+    public static Builder builder() {
+        return new Builder();
     }
 
     /**
@@ -178,8 +187,9 @@ public final class MoeResNet extends AbstractBlock implements EmbeddingClassifie
     }
 
     /**
-     * Saves a model built with {@link #newModel(Config)}: DJL's parameter file plus the
-     * configuration as JSON ({@code lethe-model.json}) in the directory.
+     * Saves a model built with {@link #newModel(Config)}: DJL's parameter file plus {@code
+     * lethe-model.json} (the configuration and the metadata) in the directory. See {@link
+     * ModelFiles}.
      *
      * @param model the model; its block must be a {@link MoeResNet}
      * @param directory the directory, created if needed
@@ -188,25 +198,12 @@ public final class MoeResNet extends AbstractBlock implements EmbeddingClassifie
      */
     public static void save(Model model, Path directory, Map<String, String> metadata)
             throws IOException {
-        Preconditions.checkArgument(
-                model.getBlock() instanceof MoeResNet,
-                "the model's block is a %s, not a MoeResNet",
-                model.getBlock() == null ? "null" : model.getBlock().getClass().getSimpleName());
-        MoeResNet net = (MoeResNet) model.getBlock();
-        Files.createDirectories(directory);
-        model.save(directory, model.getName());
-        Saved saved = new Saved();
-        saved.name = model.getName();
-        saved.config = net.config;
-        saved.metadata = metadata == null ? ImmutableMap.of() : ImmutableMap.copyOf(metadata);
-        Path tmp = directory.resolve(CONFIG_FILE + ".tmp");
-        Files.writeString(tmp, GSON.toJson(saved), StandardCharsets.UTF_8);
-        Files.move(tmp, directory.resolve(CONFIG_FILE), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        ModelFiles.save(model, directory, metadata);
     }
 
     /**
      * Loads a model saved with {@link #save(Model, Path, Map)}; the outputs are bit-identical to
-     * the saved model's.
+     * the saved model's. See {@link ModelFiles}.
      *
      * @param directory the directory
      * @return the model; the caller closes it
@@ -214,30 +211,7 @@ public final class MoeResNet extends AbstractBlock implements EmbeddingClassifie
      *     corrupt (the message names the file)
      */
     public static Model load(Path directory) throws IOException {
-        Path configFile = directory.resolve(CONFIG_FILE);
-        if (!Files.isRegularFile(configFile)) {
-            throw new NoSuchFileException(
-                    configFile.toString(),
-                    null,
-                    "not a Lethe model directory: " + CONFIG_FILE + " is missing");
-        }
-        Saved saved;
-        try {
-            saved = GSON.fromJson(Files.readString(configFile, StandardCharsets.UTF_8), Saved.class);
-            Preconditions.checkArgument(saved != null && saved.config != null, "no config");
-            saved.config.validate();
-        } catch (JsonParseException | IllegalArgumentException e) {
-            throw new IOException("corrupt model configuration " + configFile + ": " + e.getMessage(), e);
-        }
-        Model model = newModel(saved.config);
-        try {
-            model.load(directory, saved.name);
-        } catch (MalformedModelException | IOException | RuntimeException e) {
-            model.close();
-            throw new IOException(
-                    "cannot load the parameters of " + saved.name + " from " + directory + ": " + e.getMessage(), e);
-        }
-        return model;
+        return ModelFiles.load(directory);
     }
 
     /**
@@ -248,18 +222,7 @@ public final class MoeResNet extends AbstractBlock implements EmbeddingClassifie
      * @throws IOException if the configuration file is missing or unreadable
      */
     public static Map<String, String> readMetadata(Path directory) throws IOException {
-        Saved saved =
-                GSON.fromJson(
-                        Files.readString(directory.resolve(CONFIG_FILE), StandardCharsets.UTF_8),
-                        Saved.class);
-        return saved.metadata == null ? ImmutableMap.of() : ImmutableMap.copyOf(saved.metadata);
-    }
-
-    /** What is written to {@code lethe-model.json}. */
-    private static final class Saved {
-        String name;
-        Config config;
-        Map<String, String> metadata;
+        return ModelFiles.readMetadata(directory);
     }
 
     /** The immutable configuration of a {@link MoeResNet}; JSON-serialisable. */
@@ -347,6 +310,11 @@ public final class MoeResNet extends AbstractBlock implements EmbeddingClassifie
             return 2 * macs;
         }
 
+        /** @return a builder of a configuration, with every setting at its default */
+        public static Builder builder() {
+            return new Builder();
+        }
+
         /** @return a builder starting from this configuration */
         public Builder toBuilder() {
             Builder b = new Builder();
@@ -412,11 +380,16 @@ public final class MoeResNet extends AbstractBlock implements EmbeddingClassifie
             return GSON.toJson(this).hashCode();
         }
 
-        /** Builds a {@link Config}. Every setting has a default. */
-        public static final class Builder {
-            private Config c;
+        /**
+         * The settings shared by {@link Config.Builder} and {@link MoeResNet.Builder}. Every setting
+         * has a default.
+         *
+         * @param <T> the concrete builder
+         */
+        public abstract static class BaseBuilder<T extends BaseBuilder<T>> {
+            Config c;
 
-            Builder() {
+            BaseBuilder() {
                 c = new Config();
                 c.numClasses = 10;
                 c.widths = new int[] {32, 64, 128};
@@ -433,9 +406,9 @@ public final class MoeResNet extends AbstractBlock implements EmbeddingClassifie
              * @param numClasses classes of the head; default 10
              * @return this builder
              */
-            public Builder optNumClasses(int numClasses) {
+            public T optNumClasses(int numClasses) {
                 c.numClasses = numClasses;
-                return this;
+                return self();
             }
 
             /**
@@ -444,9 +417,9 @@ public final class MoeResNet extends AbstractBlock implements EmbeddingClassifie
              * @param w3 width of stage 3 (8×8), also the embedding size; default (32, 64, 128)
              * @return this builder
              */
-            public Builder optWidths(int w1, int w2, int w3) {
+            public T optWidths(int w1, int w2, int w3) {
                 c.widths = new int[] {w1, w2, w3};
-                return this;
+                return self();
             }
 
             /**
@@ -454,9 +427,9 @@ public final class MoeResNet extends AbstractBlock implements EmbeddingClassifie
              *     stage); default 1
              * @return this builder
              */
-            public Builder optBlocksPerStage(int blocks) {
+            public T optBlocksPerStage(int blocks) {
                 c.blocksPerStage = blocks;
-                return this;
+                return self();
             }
 
             /**
@@ -464,36 +437,36 @@ public final class MoeResNet extends AbstractBlock implements EmbeddingClassifie
              *     ResNet
              * @return this builder
              */
-            public Builder optMoeStages(int... stages) {
+            public T optMoeStages(int... stages) {
                 c.moeStages = stages.clone();
-                return this;
+                return self();
             }
 
             /**
              * @param numExperts experts per MoE stage; default 8
              * @return this builder
              */
-            public Builder optNumExperts(int numExperts) {
+            public T optNumExperts(int numExperts) {
                 c.numExperts = numExperts;
-                return this;
+                return self();
             }
 
             /**
              * @param topK experts per image; default 2
              * @return this builder
              */
-            public Builder optTopK(int topK) {
+            public T optTopK(int topK) {
                 c.topK = topK;
-                return this;
+                return self();
             }
 
             /**
              * @param dispatch dispatch mode of the MoE stages; default SPARSE
              * @return this builder
              */
-            public Builder optDispatch(Dispatch dispatch) {
+            public T optDispatch(Dispatch dispatch) {
                 c.dispatch = dispatch;
-                return this;
+                return self();
             }
 
             /**
@@ -501,18 +474,41 @@ public final class MoeResNet extends AbstractBlock implements EmbeddingClassifie
              * @param floor absolute router noise floor; default 1e-3
              * @return this builder
              */
-            public Builder optNoise(float ratio, float floor) {
+            public T optNoise(float ratio, float floor) {
                 c.noiseRatio = ratio;
                 c.noiseFloor = floor;
-                return this;
+                return self();
             }
 
             /**
              * @param seed seed of the routing noise; default 0
              * @return this builder
              */
-            public Builder optSeed(long seed) {
+            public T optSeed(long seed) {
                 c.seed = seed;
+                return self();
+            }
+
+
+            abstract T self();
+
+            /**
+             * @return the configuration
+             * @throws IllegalArgumentException naming the first invalid setting
+             */
+            public Config config() {
+                Config out = c.copy();
+                out.validate();
+                return out;
+            }
+        }
+
+        /** Builds a {@link Config}. */
+        public static final class Builder extends BaseBuilder<Builder> {
+            Builder() {}
+
+            @Override
+            Builder self() {
                 return this;
             }
 
@@ -521,10 +517,26 @@ public final class MoeResNet extends AbstractBlock implements EmbeddingClassifie
              * @throws IllegalArgumentException naming the first invalid setting
              */
             public Config build() {
-                Config out = c.copy();
-                out.validate();
-                return out;
+                return config();
             }
+        }
+    }
+
+    /** Builds a {@link MoeResNet} block (uninitialised). */
+    public static final class Builder extends Config.BaseBuilder<Builder> {
+        Builder() {}
+
+        @Override
+        Builder self() {
+            return this;
+        }
+
+        /**
+         * @return a new, uninitialised network
+         * @throws IllegalArgumentException naming the first invalid setting
+         */
+        public MoeResNet build() {
+            return new MoeResNet(config());
         }
     }
 

@@ -1,4 +1,8 @@
-package dev.lethe.moe;
+package dev.lethe.moe.loss;
+
+import dev.lethe.moe.routing.Routing;
+import dev.lethe.moe.MoeBlock;
+import dev.lethe.moe.MoeBlocks;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;

@@ -1,4 +1,4 @@
-package dev.lethe.moe;
+package dev.lethe.moe.model;
 
 import ai.djl.nn.Block;
 

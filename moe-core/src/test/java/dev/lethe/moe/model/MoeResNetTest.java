@@ -1,4 +1,8 @@
-package dev.lethe.moe;
+package dev.lethe.moe.model;
+
+import dev.lethe.moe.MoeTestSupport;
+
+import dev.lethe.moe.MoeBlocks;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -20,7 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
 class MoeResNetTest {
 
     static MoeResNet.Config tiny() {
-        return MoeResNet.builder().optWidths(4, 8, 8).optNumExperts(3).optTopK(2).optNumClasses(5).build();
+        return MoeResNet.Config.builder().optWidths(4, 8, 8).optNumExperts(3).optTopK(2).optNumClasses(5).build();
     }
 
     @Test
@@ -41,12 +45,20 @@ class MoeResNetTest {
     }
 
     @Test
+    void builder_buildsTheBlockOfItsConfiguration() {
+        MoeResNet net = MoeResNet.builder().optWidths(4, 8, 8).optNumExperts(3).optNumClasses(5).build();
+        assertThat(net.config()).isEqualTo(tiny().toBuilder().optTopK(2).build());
+        assertThat(net.isInitialized()).isFalse();
+        assertThat(net.config().toBuilder().optNumClasses(7).build().numClasses()).isEqualTo(7);
+    }
+
+    @Test
     void flopsPerImage_defaultConfig_matchesJavadoc() {
-        long flops = MoeResNet.builder().build().flopsPerImage();
+        long flops = MoeResNet.Config.builder().build().flopsPerImage();
         assertThat(flops).isBetween(200_000_000L, 220_000_000L);
-        long small = MoeResNet.builder().optWidths(16, 32, 64).build().flopsPerImage();
+        long small = MoeResNet.Config.builder().optWidths(16, 32, 64).build().flopsPerImage();
         assertThat(small).isBetween(50_000_000L, 56_000_000L);
-        try (Model model = MoeResNet.newModel(MoeResNet.builder().build())) {
+        try (Model model = MoeResNet.newModel(MoeResNet.Config.builder().build())) {
             assertThat(MoeBlocks.countParameters(model.getBlock())).isBetween(2_900_000L, 3_200_000L);
         }
     }

@@ -1,4 +1,13 @@
-package dev.lethe.moe;
+package dev.lethe.moe.loss;
+
+import dev.lethe.moe.MoeTestSupport;
+
+import dev.lethe.moe.routing.RoutingStats;
+import dev.lethe.moe.MoeBlock;
+import dev.lethe.moe.Dispatch;
+import dev.lethe.moe.ConvExperts;
+
+import dev.lethe.moe.routing.Routing;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

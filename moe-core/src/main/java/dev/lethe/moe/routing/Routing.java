@@ -1,6 +1,7 @@
-package dev.lethe.moe;
+package dev.lethe.moe.routing;
 
 import ai.djl.ndarray.NDArray;
+import dev.lethe.moe.MoeBlock;
 import com.google.common.base.Preconditions;
 import java.util.Arrays;
 
@@ -28,7 +29,19 @@ public final class Routing {
     private final NDArray probabilities;
     private final NDArray gates;
 
-    Routing(
+    /**
+     * A routing record as a {@link MoeBlock} makes it in its forward pass.
+     *
+     * @param numExperts E
+     * @param topK k
+     * @param training whether the pass ran in training mode
+     * @param experts the expert of each position {@code b * k + s}, length B * k
+     * @param gateValues the renormalised gate of each position, length B * k
+     * @param logits router logits (B, E), or null
+     * @param probabilities router probabilities (B, E), or null
+     * @param gates renormalised gates (B, k), or null
+     */
+    public Routing(
             int numExperts,
             int topK,
             boolean training,
