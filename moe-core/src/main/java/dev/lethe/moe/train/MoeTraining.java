@@ -44,7 +44,7 @@ public final class MoeTraining {
     private MoeTraining() {}
 
     /**
-     * Trains a model in place.
+     * Trains a model in place, and records the recipe in the model ({@link TrainingRecipe#MODEL_PROPERTY}).
      *
      * @param model the model, its block initialised (e.g. {@link
      *     dev.lethe.moe.model.MoeResNet#newModel})
@@ -178,6 +178,7 @@ public final class MoeTraining {
                 progress.onEpoch(result);
             }
         }
+        model.setProperty(TrainingRecipe.MODEL_PROPERTY, recipe.toJson());
         return new TrainingHistory(recipe, results, (System.nanoTime() - runStart) / 1e9);
     }
 

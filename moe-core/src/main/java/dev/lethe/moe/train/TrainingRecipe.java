@@ -15,6 +15,12 @@ import com.google.gson.Gson;
  */
 public final class TrainingRecipe {
 
+    /**
+     * The model property under which {@link MoeTraining#fit} records the recipe a model was trained
+     * with (as JSON), so that a Retrain oracle or a later run can use the same recipe.
+     */
+    public static final String MODEL_PROPERTY = "lethe.recipe";
+
     private static final Gson GSON = new Gson();
 
     private int epochs;
@@ -148,6 +154,19 @@ public final class TrainingRecipe {
         TrainingRecipe r = GSON.fromJson(json, TrainingRecipe.class);
         r.validate();
         return r;
+    }
+
+    /**
+     * The recipe a model was trained with, as {@link MoeTraining#fit} recorded it in the model's
+     * {@link #MODEL_PROPERTY} property (saved and loaded with the model).
+     *
+     * @param model a model
+     * @return its recipe, or empty when the model records none (trained elsewhere)
+     * @throws IllegalArgumentException if the recorded recipe is not valid JSON of a recipe
+     */
+    public static java.util.Optional<TrainingRecipe> of(ai.djl.Model model) {
+        String json = model.getProperty(MODEL_PROPERTY);
+        return json == null || json.isBlank() ? java.util.Optional.empty() : java.util.Optional.of(fromJson(json));
     }
 
     @Override

@@ -49,6 +49,7 @@ class MoeTrainingTest {
                         @Override
                         public void onEpoch(EpochResult result) {
                             seen.add(result);
+            assertThat(TrainingRecipe.of(model)).contains(recipe);
                         }
                     });
             assertThat(seen).hasSize(3);
