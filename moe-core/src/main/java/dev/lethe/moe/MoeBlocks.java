@@ -55,13 +55,31 @@ public final class MoeBlocks {
     }
 
     /**
-     * Makes every parameter of a block trainable or frozen, never touching BatchNorm running
-     * statistics (making those trainable breaks the next forward pass; see docs/djl.md rule 5).
+     * Makes every parameter of a block trainable or frozen, never touching the {@linkplain
+     * #isFixed fixed} ones: BatchNorm running statistics (making those trainable breaks the next
+     * forward pass; see docs/djl.md rule 5) and constants computed from data.
      *
      * @param block the block
      * @param trainable true to train, false to freeze
      */
     public static void setTrainable(Block block, boolean trainable) {
-        MoeBlock.setTrainable(block, trainable);
+        for (Pair<String, Parameter> pair : block.getParameters()) {
+            Parameter p = pair.getValue();
+            if (!isFixed(p)) {
+                p.freeze(!trainable);
+            }
+        }
+    }
+
+    /**
+     * Whether a parameter is never trained: a BatchNorm running statistic, or a constant computed
+     * from data, which by convention has a name starting with {@code fixed} (e.g. the filters of
+     * {@link dev.lethe.moe.model.PatchWhitening}).
+     *
+     * @param parameter a parameter
+     * @return true if no optimizer may change it
+     */
+    public static boolean isFixed(Parameter parameter) {
+        return MoeBlock.isStatistic(parameter) || parameter.getName().startsWith("fixed");
     }
 }

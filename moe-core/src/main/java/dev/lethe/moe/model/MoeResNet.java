@@ -16,7 +16,9 @@ import ai.djl.nn.Activation;
 import ai.djl.nn.Block;
 import ai.djl.nn.Blocks;
 import ai.djl.nn.SequentialBlock;
+import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.nn.core.Linear;
+import ai.djl.nn.norm.BatchNorm;
 import ai.djl.nn.pooling.Pool;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
@@ -61,6 +63,7 @@ import java.util.Map;
 public final class MoeResNet extends AbstractBlock implements EmbeddingClassifier {
 
     private static final byte VERSION = 1;
+    private static final float WHITENING_EPS = 5e-4f;
     private static final Gson GSON = new GsonBuilder().setPrettyPrinting().create();
 
     private final Config config;
@@ -70,6 +73,17 @@ public final class MoeResNet extends AbstractBlock implements EmbeddingClassifie
     private MoeResNet(Config config) {
         super(VERSION);
         this.config = config;
+        SequentialBlock f = config.style() == Style.FAST ? fastFeatures(config) : resnetFeatures(config);
+        features = addChildBlock("features", f);
+        Block linear = Linear.builder().setUnits(config.numClasses).optBias(config.style() != Style.FAST).build();
+        if (config.logitScale() != 1f) {
+            float scale = config.logitScale();
+            linear = new SequentialBlock().add(linear).add(x -> new NDList(x.singletonOrThrow().mul(scale)));
+        }
+        head = addChildBlock("head", linear);
+    }
+
+    private static SequentialBlock resnetFeatures(Config config) {
         SequentialBlock f = new SequentialBlock();
         f.add(ConvExperts.convBn(config.widths[0], 1)).add(Activation::relu);
         for (int stage = 1; stage <= 3; stage++) {
@@ -81,22 +95,68 @@ public final class MoeResNet extends AbstractBlock implements EmbeddingClassifie
                 f.add(ConvExperts.residualBlock(width));
             }
             if (config.isMoeStage(stage)) {
-                f.add(
-                        MoeBlock.builder()
-                                .setNumExperts(config.numExperts)
-                                .setExpertFactory(ConvExperts.residual(width))
-                                .optTopK(config.topK)
-                                .optDispatch(config.dispatch)
-                                .optNoise(config.noiseRatio, config.noiseFloor)
-                                .optSeed(config.seed * 31 + stage)
-                                .build());
+                f.add(moe(config, stage, ConvExperts.residual(width)));
             } else {
                 f.add(ConvExperts.residualBlock(width));
             }
         }
-        f.add(Pool.globalAvgPool2dBlock()).add(Blocks.batchFlattenBlock());
-        features = addChildBlock("features", f);
-        head = addChildBlock("head", Linear.builder().setUnits(config.numClasses).build());
+        return f.add(Pool.globalAvgPool2dBlock()).add(Blocks.batchFlattenBlock());
+    }
+
+    private static SequentialBlock fastFeatures(Config config) {
+        SequentialBlock f = new SequentialBlock();
+        f.add(new PatchWhitening(WHITENING_EPS)).add(Activation::gelu);
+        for (int stage = 1; stage <= 3; stage++) {
+            int width = config.widths[stage - 1];
+            int convs = config.blocksPerStage + 1;
+            if (config.isMoeStage(stage)) {
+                f.add(moe(config, stage, index -> pooledBlock(width, convs)));
+            } else {
+                f.add(pooledBlock(width, convs));
+            }
+        }
+        return f.add(Pool.globalMaxPool2dBlock()).add(Blocks.batchFlattenBlock());
+    }
+
+    private static MoeBlock moe(Config config, int stage, dev.lethe.moe.ExpertFactory experts) {
+        return MoeBlock.builder()
+                .setNumExperts(config.numExperts)
+                .setExpertFactory(experts)
+                .optTopK(config.topK)
+                .optDispatch(config.dispatch)
+                .optNoise(config.noiseRatio, config.noiseFloor)
+                .optSeed(config.seed * 31 + stage)
+                .build();
+    }
+
+    /**
+     * The block of a {@link Style#FAST} stage: {@code conv3x3(→ w) maxpool2 BN GELU}, then {@code
+     * convs - 1} times {@code conv3x3(w → w) BN GELU} with identity-initialised convolutions.
+     * BatchNorm has no scale (fixed at 1) and a fast running average (momentum 0.4 in DJL's
+     * convention, i.e. 0.6 of each batch).
+     */
+    static Block pooledBlock(int width, int convs) {
+        SequentialBlock b = new SequentialBlock();
+        b.add(conv3x3(width)).add(Pool.maxPool2dBlock(new Shape(2, 2))).add(fastBatchNorm()).add(Activation::gelu);
+        for (int i = 1; i < convs; i++) {
+            Block conv = conv3x3(width);
+            conv.setInitializer(new IdentityInitializer(), ai.djl.nn.Parameter.Type.WEIGHT);
+            b.add(conv).add(fastBatchNorm()).add(Activation::gelu);
+        }
+        return b;
+    }
+
+    private static Block conv3x3(int width) {
+        return Conv2d.builder()
+                .setKernelShape(new Shape(3, 3))
+                .optPadding(new Shape(1, 1))
+                .optBias(false)
+                .setFilters(width)
+                .build();
+    }
+
+    private static Block fastBatchNorm() {
+        return BatchNorm.builder().optScale(false).optMomentum(0.4f).build();
     }
 
     /**
@@ -225,6 +285,24 @@ public final class MoeResNet extends AbstractBlock implements EmbeddingClassifie
         return ModelFiles.readMetadata(directory);
     }
 
+    /** The layout of a {@link MoeResNet}. */
+    public enum Style {
+        /**
+         * The residual layout: a 3×3 stem at 32×32, stages of residual basic blocks, strided
+         * convolutions between stages, global average pooling, a linear head with bias.
+         */
+        RESNET,
+        /**
+         * The fast layout, for few-epoch training: a fixed {@link PatchWhitening} stem (2×2, 24
+         * channels, 31×31), then per stage {@code conv3x3 maxpool2 BN GELU} and {@code
+         * blocksPerStage} identity-initialised {@code conv3x3 BN GELU} (31 → 15 → 7 → 3), global
+         * max pooling, a linear head without bias. BatchNorm has no scale and a fast running
+         * average. Wide stages at small resolutions use the CPU's matrix units well (the design
+         * follows the ideas of Jordan 2024, arXiv 2404.00498; our own code).
+         */
+        FAST
+    }
+
     /** The immutable configuration of a {@link MoeResNet}; JSON-serialisable. */
     public static final class Config {
         private int numClasses;
@@ -237,6 +315,8 @@ public final class MoeResNet extends AbstractBlock implements EmbeddingClassifie
         private float noiseRatio;
         private float noiseFloor;
         private long seed;
+        private Style style;
+        private float logitScale;
 
         private Config() {}
 
@@ -280,6 +360,16 @@ public final class MoeResNet extends AbstractBlock implements EmbeddingClassifie
             return seed;
         }
 
+        /** @return the layout of the network */
+        public Style style() {
+            return style == null ? Style.RESNET : style;
+        }
+
+        /** @return the constant the head's logits are multiplied by (1 = none) */
+        public float logitScale() {
+            return logitScale == 0f ? 1f : logitScale;
+        }
+
         boolean isMoeStage(int stage) {
             for (int s : moeStages) {
                 if (s == stage) {
@@ -294,6 +384,10 @@ public final class MoeResNet extends AbstractBlock implements EmbeddingClassifie
          *     counting k experts per MoE stage; BatchNorm, ReLU and routing are not counted)
          */
         public long flopsPerImage() {
+            return style() == Style.FAST ? fastFlops() : resnetFlops();
+        }
+
+        private long resnetFlops() {
             long[] side = {32, 16, 8};
             long macs = 32L * 32 * 27 * widths[0];
             for (int stage = 1; stage <= 3; stage++) {
@@ -305,6 +399,22 @@ public final class MoeResNet extends AbstractBlock implements EmbeddingClassifie
                 long block = 2 * hw * 9 * w * w;
                 macs += (blocksPerStage - 1) * block;
                 macs += (isMoeStage(stage) ? topK : 1) * block;
+            }
+            macs += (long) widths[2] * numClasses;
+            return 2 * macs;
+        }
+
+        private long fastFlops() {
+            long side = 31;
+            long in = 24;
+            long macs = side * side * 12 * in;
+            for (int stage = 1; stage <= 3; stage++) {
+                long w = widths[stage - 1];
+                long pooled = side / 2;
+                long block = side * side * 9 * in * w + blocksPerStage * pooled * pooled * 9 * w * w;
+                macs += (isMoeStage(stage) ? topK : 1) * block;
+                side = pooled;
+                in = w;
             }
             macs += (long) widths[2] * numClasses;
             return 2 * macs;
@@ -334,6 +444,8 @@ public final class MoeResNet extends AbstractBlock implements EmbeddingClassifie
             c.noiseRatio = noiseRatio;
             c.noiseFloor = noiseFloor;
             c.seed = seed;
+            c.style = style();
+            c.logitScale = logitScale();
             return c;
         }
 
@@ -360,6 +472,10 @@ public final class MoeResNet extends AbstractBlock implements EmbeddingClassifie
                     topK,
                     numExperts);
             Preconditions.checkArgument(dispatch != null, "dispatch must not be null");
+            Preconditions.checkArgument(
+                    logitScale() > 0 && Float.isFinite(logitScale()),
+                    "logitScale (%s) must be finite and > 0",
+                    logitScale());
         }
 
         @Override
@@ -400,6 +516,27 @@ public final class MoeResNet extends AbstractBlock implements EmbeddingClassifie
                 c.dispatch = Dispatch.SPARSE;
                 c.noiseRatio = 0.5f;
                 c.noiseFloor = 1e-3f;
+                c.style = Style.RESNET;
+                c.logitScale = 1f;
+            }
+
+            /**
+             * @param style the layout; default {@link Style#RESNET}
+             * @return this builder
+             */
+            public T optStyle(Style style) {
+                c.style = Preconditions.checkNotNull(style, "style must not be null");
+                return self();
+            }
+
+            /**
+             * @param scale constant the logits are multiplied by, &gt; 0; default 1 (a small value,
+             *     e.g. 1/8, keeps the early logits of a wide, unnormalised head small)
+             * @return this builder
+             */
+            public T optLogitScale(float scale) {
+                c.logitScale = scale;
+                return self();
             }
 
             /**

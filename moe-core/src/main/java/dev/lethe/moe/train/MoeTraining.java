@@ -9,7 +9,11 @@ import ai.djl.nn.Block;
 import ai.djl.training.DefaultTrainingConfig;
 import ai.djl.training.EasyTrain;
 import ai.djl.training.Trainer;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDManager;
 import ai.djl.training.dataset.Batch;
+import ai.djl.training.dataset.BatchSampler;
+import ai.djl.training.dataset.Sampler;
 import ai.djl.training.dataset.Dataset;
 import ai.djl.training.dataset.RandomAccessDataset;
 import ai.djl.training.loss.Loss;
@@ -17,11 +21,14 @@ import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.CosineTracker;
 import ai.djl.training.tracker.Tracker;
 import ai.djl.training.tracker.WarmUpTracker;
+import ai.djl.translate.Batchifier;
 import ai.djl.translate.TranslateException;
 import com.google.common.base.Preconditions;
 import dev.lethe.moe.MoeBlock;
 import dev.lethe.moe.MoeBlocks;
 import dev.lethe.moe.loss.MoeTrainingLoss;
+import dev.lethe.moe.loss.SmoothedCrossEntropyLoss;
+import dev.lethe.moe.model.PatchWhitening;
 import dev.lethe.moe.routing.Routing;
 import dev.lethe.moe.routing.RoutingStats;
 import java.io.IOException;
@@ -78,8 +85,12 @@ public final class MoeTraining {
         int batches = Math.toIntExact((train.size() + recipe.batchSize() - 1) / recipe.batchSize());
         int totalSteps = batches * recipe.epochs();
         Map<String, MoeBlock> layers = MoeBlocks.find(block);
+        fitWhitening(block, train);
 
-        Loss task = Loss.softmaxCrossEntropyLoss("task");
+        Loss task =
+                recipe.labelSmoothing() > 0
+                        ? new SmoothedCrossEntropyLoss("task", recipe.labelSmoothing())
+                        : Loss.softmaxCrossEntropyLoss("task");
         MoeTrainingLoss moeLoss = null;
         RecordingLoss plainLoss = new RecordingLoss(task);
         Loss loss = plainLoss;
@@ -92,20 +103,17 @@ public final class MoeTraining {
                             .build();
             loss = moeLoss;
         }
-        Optimizer optimizer =
-                RouterAwareOptimizer.of(
-                        block,
-                        optimizer(recipe, recipe.weightDecay(), recipe.gradientClip(), schedule(recipe, batches, totalSteps)),
-                        optimizer(
-                                recipe,
-                                recipe.routerWeightDecay(),
-                                recipe.routerClip(),
-                                schedule(recipe, batches, totalSteps)));
-        DefaultTrainingConfig config = new DefaultTrainingConfig(loss).optOptimizer(optimizer);
+        DefaultTrainingConfig config =
+                new DefaultTrainingConfig(loss).optOptimizer(optimizer(block, recipe, batches, totalSteps));
+        BatchAugmentation augmentation = BatchAugmentation.of(recipe);
 
         List<EpochResult> results = new ArrayList<>();
         long runStart = System.nanoTime();
-        try (Trainer trainer = model.newTrainer(config)) {
+        try (Trainer trainer = model.newTrainer(config);
+                WeightAverage average =
+                        recipe.weightAverage() > 0
+                                ? new WeightAverage(block, recipe.weightAverage(), recipe.weightAverageEvery())
+                                : null) {
             Shape[] inputShapes = block.getInputShapes();
             if (inputShapes != null) {
                 trainer.initialize(inputShapes);
@@ -116,14 +124,19 @@ public final class MoeTraining {
                 Map<String, Double> sums = new LinkedHashMap<>();
                 long images = 0;
                 int batch = 0;
-                for (Batch b : trainer.iterateDataset(train)) {
+                Sampler order = new BatchSampler(new SeededShuffle(recipe.seed(), epoch), recipe.batchSize(), false);
+                for (Batch b : train.getData(trainer.getManager(), order)) {
                     try (b) {
-                        EasyTrain.trainBatch(trainer, b);
+                        // the augmented batch shares b's manager: closing b frees both
+                        EasyTrain.trainBatch(trainer, augment(b, augmentation, epoch - 1));
                         trainer.step();
                         images += b.getSize();
                     }
                     batch++;
                     done++;
+                    if (average != null) {
+                        average.afterStep(done);
+                    }
                     Map<String, Float> values =
                             moeLoss != null ? moeLoss.lastValues() : Map.of("task", plainLoss.last);
                     for (Map.Entry<String, Float> v : values.entrySet()) {
@@ -160,10 +173,20 @@ public final class MoeTraining {
                     means.put(s.getKey(), s.getValue() / Math.max(batch, 1));
                 }
                 Map<String, RoutingStats> routing = new LinkedHashMap<>();
-                double accuracy =
-                        validation == null
-                                ? Double.NaN
-                                : validate(trainer, validation, layers, numClasses, routing);
+                double accuracy = Double.NaN;
+                if (validation != null) {
+                    // validate what training would return now: the weight average when there is one
+                    if (average != null) {
+                        average.swapIn();
+                    }
+                    try {
+                        accuracy = validate(trainer, validation, layers, numClasses, routing);
+                    } finally {
+                        if (average != null) {
+                            average.swapOut();
+                        }
+                    }
+                }
                 trainer.notifyListeners(listener -> listener.onEpoch(trainer));
                 EpochResult result =
                         new EpochResult(
@@ -177,9 +200,102 @@ public final class MoeTraining {
                 results.add(result);
                 progress.onEpoch(result);
             }
+            if (average != null) {
+                average.swapIn();
+            }
         }
         model.setProperty(TrainingRecipe.MODEL_PROPERTY, recipe.toJson());
         return new TrainingHistory(recipe, results, (System.nanoTime() - runStart) / 1e9);
+    }
+
+    /** The number of training images the whitening filters are computed from (the first ones). */
+    static final int WHITENING_IMAGES = 5000;
+
+    /**
+     * Sets the filters of every {@link PatchWhitening} of the block that is not fitted yet, from the
+     * first {@value #WHITENING_IMAGES} training images (as the data set returns them).
+     */
+    static void fitWhitening(Block block, RandomAccessDataset train) throws IOException {
+        List<PatchWhitening> whitening = new ArrayList<>();
+        collect(block, PatchWhitening.class, whitening);
+        if (whitening.stream().allMatch(PatchWhitening::isFitted)) {
+            return;
+        }
+        int n = (int) Math.min(train.size(), WHITENING_IMAGES);
+        try (NDManager manager = NDManager.newBaseManager()) {
+            NDList images = new NDList(n);
+            for (int i = 0; i < n; i++) {
+                images.add(train.get(manager, i).getData().head());
+            }
+            NDArray stacked = NDArrays.stack(images);
+            for (PatchWhitening w : whitening) {
+                if (!w.isFitted()) {
+                    w.fit(stacked);
+                }
+            }
+        }
+    }
+
+    private static <T> void collect(Block block, Class<T> type, List<T> out) {
+        if (type.isInstance(block)) {
+            out.add(type.cast(block));
+        }
+        for (ai.djl.util.Pair<String, Block> child : block.getChildren()) {
+            collect(child.getValue(), type, out);
+        }
+    }
+
+    private static Batch augment(Batch b, BatchAugmentation augmentation, int epoch) {
+        if (augmentation.isIdentity()) {
+            return b;
+        }
+        List<?> indices = b.getIndices();
+        Preconditions.checkState(
+                indices != null && indices.size() == b.getSize(),
+                "the recipe augments batches, which needs the data set's batch indices; this data set gives none");
+        long[] ids = new long[indices.size()];
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = ((Number) indices.get(i)).longValue();
+        }
+        NDArray images = augmentation.apply(b.getData().head(), ids, epoch);
+        return new Batch(
+                b.getManager(),
+                new NDList(images),
+                b.getLabels(),
+                b.getSize(),
+                Batchifier.STACK,
+                Batchifier.STACK,
+                b.getProgress(),
+                b.getProgressTotal(),
+                indices);
+    }
+
+    /** A permutation of the data set drawn from (seed, epoch) alone. */
+    private static final class SeededShuffle implements Sampler.SubSampler {
+        private final long seed;
+        private final int epoch;
+
+        SeededShuffle(long seed, int epoch) {
+            this.seed = seed;
+            this.epoch = epoch;
+        }
+
+        @Override
+        public java.util.Iterator<Long> sample(RandomAccessDataset dataset) {
+            int n = Math.toIntExact(dataset.size());
+            long[] order = new long[n];
+            for (int i = 0; i < n; i++) {
+                order[i] = i;
+            }
+            java.util.SplittableRandom random = new java.util.SplittableRandom(BatchAugmentation.mix(seed, epoch, 0x5EEDL));
+            for (int i = n - 1; i > 0; i--) {
+                int j = random.nextInt(i + 1);
+                long t = order[i];
+                order[i] = order[j];
+                order[j] = t;
+            }
+            return java.util.Arrays.stream(order).iterator();
+        }
     }
 
     /**
@@ -277,6 +393,9 @@ public final class MoeTraining {
 
     private static Tracker schedule(TrainingRecipe recipe, int batchesPerEpoch, int totalSteps) {
         int warmup = Math.round(recipe.warmupEpochs() * batchesPerEpoch);
+        if (recipe.schedule() == TrainingRecipe.Schedule.TRIANGULAR) {
+            return new TriangularTracker(recipe.learningRate(), recipe.finalLearningRate(), Math.min(warmup, totalSteps), totalSteps);
+        }
         Tracker cosine =
                 CosineTracker.builder()
                         .setBaseValue(recipe.learningRate())
@@ -293,9 +412,53 @@ public final class MoeTraining {
                 .build();
     }
 
-    private static Optimizer optimizer(
-            TrainingRecipe recipe, float weightDecay, float clip, Tracker lr) {
-        // heavy-ball momentum: DJL's PyTorch engine does not implement the Nesterov (NAG) update
+    /**
+     * The recipe's optimizer. Routers get {@code routerWeightDecay} and {@code routerClip};
+     * BatchNorm shifts and whitening biases get the bias learning-rate scale (and their decay
+     * divided by it); everything else the recipe's rate, decay and clip.
+     */
+    static Optimizer optimizer(Block block, TrainingRecipe recipe, int batchesPerEpoch, int totalSteps) {
+        Tracker lr = schedule(recipe, batchesPerEpoch, totalSteps);
+        if (!recipe.nesterov() && !recipe.decoupledWeightDecay() && recipe.biasLearningRateScale() == 1f) {
+            // the original recipes: DJL's SGD (heavy ball, L2 added to the gradient)
+            return RouterAwareOptimizer.of(
+                    block,
+                    djlSgd(recipe, recipe.weightDecay(), recipe.gradientClip(), lr),
+                    djlSgd(recipe, recipe.routerWeightDecay(), recipe.routerClip(), lr));
+        }
+        java.util.Set<String> routers = new java.util.HashSet<>();
+        for (MoeBlock layer : MoeBlocks.find(block).values()) {
+            layer.router().getParameters().forEach(p -> routers.add(p.getValue().getId()));
+        }
+        java.util.Set<String> biases = new java.util.HashSet<>();
+        collectBiases(block, biases);
+        float scale = recipe.biasLearningRateScale();
+        RecipeSgd.Group router = new RecipeSgd.Group(1f, recipe.routerWeightDecay(), recipe.routerClip());
+        RecipeSgd.Group bias = new RecipeSgd.Group(scale, recipe.weightDecay() / scale, recipe.gradientClip());
+        RecipeSgd.Group other = new RecipeSgd.Group(1f, recipe.weightDecay(), recipe.gradientClip());
+        return new RecipeSgd(
+                lr,
+                recipe.momentum(),
+                recipe.nesterov(),
+                recipe.decoupledWeightDecay(),
+                id -> routers.contains(id) ? router : biases.contains(id) ? bias : other);
+    }
+
+    private static void collectBiases(Block block, java.util.Set<String> out) {
+        for (ai.djl.util.Pair<String, ai.djl.nn.Parameter> p : block.getDirectParameters()) {
+            ai.djl.nn.Parameter parameter = p.getValue();
+            if (parameter.getType() == ai.djl.nn.Parameter.Type.BETA
+                    || (block instanceof PatchWhitening && parameter.getType() == ai.djl.nn.Parameter.Type.BIAS)) {
+                out.add(parameter.getId());
+            }
+        }
+        for (ai.djl.util.Pair<String, Block> child : block.getChildren()) {
+            collectBiases(child.getValue(), out);
+        }
+    }
+
+    private static Optimizer djlSgd(TrainingRecipe recipe, float weightDecay, float clip, Tracker lr) {
+        // heavy-ball momentum, L2 in the gradient: DJL's own SGD update
         ai.djl.training.optimizer.Sgd.Builder b =
                 Optimizer.sgd()
                         .setLearningRateTracker(lr)

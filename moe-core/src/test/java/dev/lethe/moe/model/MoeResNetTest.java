@@ -53,6 +53,27 @@ class MoeResNetTest {
     }
 
     @Test
+    void fastStyle_shapesAndFlops() {
+        MoeResNet.Config config = MoeResNet.Config.builder().optStyle(MoeResNet.Style.FAST)
+                .optWidths(8, 16, 16).optNumExperts(3).optTopK(1).optNumClasses(5).optLogitScale(0.125f).build();
+        try (Model model = MoeResNet.newModel(config)) {
+            MoeResNet net = (MoeResNet) model.getBlock();
+            assertThat(net.moeLayers()).hasSize(2);
+            try (NDManager m = model.getNDManager().newSubManager()) {
+                NDArray x = MoeTestSupport.randomInput(m, 1, 4, 3, 32, 32);
+                NDArray e = net.features().forward(new ParameterStore(m, false), new NDList(x), false).singletonOrThrow();
+                assertThat(e.getShape()).isEqualTo(new Shape(4, 16));
+                NDArray y = net.forward(new ParameterStore(m, false), new NDList(x), false).singletonOrThrow();
+                assertThat(y.getShape()).isEqualTo(new Shape(4, 5));
+            }
+        }
+        // stem 31²·12·24; stage s: side²·9·in·w + (side/2)²·9·w² (k = 1); head 16·5
+        long macs = 31L * 31 * 12 * 24 + (31L * 31 * 9 * 24 * 8 + 15L * 15 * 9 * 64)
+                + (15L * 15 * 9 * 8 * 16 + 7L * 7 * 9 * 256) + (7L * 7 * 9 * 256 + 3L * 3 * 9 * 256) + 16 * 5;
+        assertThat(config.flopsPerImage()).isEqualTo(2 * macs);
+    }
+
+    @Test
     void flopsPerImage_defaultConfig_matchesJavadoc() {
         long flops = MoeResNet.Config.builder().build().flopsPerImage();
         assertThat(flops).isBetween(200_000_000L, 220_000_000L);

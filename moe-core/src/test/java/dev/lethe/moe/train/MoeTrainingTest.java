@@ -49,9 +49,9 @@ class MoeTrainingTest {
                         @Override
                         public void onEpoch(EpochResult result) {
                             seen.add(result);
-            assertThat(TrainingRecipe.of(model)).contains(recipe);
                         }
                     });
+            assertThat(TrainingRecipe.of(model)).contains(recipe);
             assertThat(seen).hasSize(3);
             assertThat(h.epochs()).containsExactlyElementsOf(seen);
             assertThat(h.last().validationAccuracy()).isGreaterThan(0.9);
