@@ -5,15 +5,19 @@ import com.google.common.collect.ImmutableList;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
+import dev.lethe.unlearn.method.RetrainOracle;
 import dev.lethe.unlearn.profile.ExpertSelection;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 
 /**
- * The outcome of {@link Unlearner#retrain()}: the new model, what was retrained and why, how long
- * it took, and the audit record. Printable as a table and as JSON. The model is owned by the
- * caller (close it); with in-place unlearning it is the caller's original model.
+ * The outcome of {@link Unlearner#retrain()}: the new model, what kind of removal was done, what
+ * was retrained and why, how long it took, and the audit record. Printable as a table and as JSON.
+ *
+ * <p>Ownership of {@link #model()}: the caller closes it. Without {@code inPlace} it is always a
+ * model of its own, a copy even when nothing had to be done ({@link Status#ALREADY_FORGOTTEN}), so
+ * closing it never closes the caller's model; with {@code inPlace} it is the caller's model itself.
  */
 public final class UnlearningResult {
 
@@ -29,11 +33,13 @@ public final class UnlearningResult {
     private final String message;
     private final Model model;
     private final Method method;
+    private final Removal removal;
     private final Scope scope;
     private final int forgetClass;
     private final String forgetClassName;
     private final List<Integer> forgottenClasses;
     private final ExpertSelection selection;
+    private final RetrainOracle oracle;
     private final double seconds;
     private final int steps;
     private final long imagesSeen;
@@ -43,41 +49,30 @@ public final class UnlearningResult {
     private final double lastLoss;
     private final AuditRecord audit;
 
-    UnlearningResult(
-            Status status,
-            String message,
-            Model model,
-            Method method,
-            Scope scope,
-            int forgetClass,
-            String forgetClassName,
-            List<Integer> forgottenClasses,
-            ExpertSelection selection,
-            double seconds,
-            int steps,
-            long imagesSeen,
-            long trainableParameters,
-            long totalParameters,
-            double firstLoss,
-            double lastLoss,
-            AuditRecord audit) {
-        this.status = status;
-        this.message = message;
-        this.model = model;
-        this.method = method;
-        this.scope = scope;
-        this.forgetClass = forgetClass;
-        this.forgetClassName = forgetClassName;
-        this.forgottenClasses = ImmutableList.copyOf(forgottenClasses);
-        this.selection = selection;
-        this.seconds = seconds;
-        this.steps = steps;
-        this.imagesSeen = imagesSeen;
-        this.trainableParameters = trainableParameters;
-        this.totalParameters = totalParameters;
-        this.firstLoss = firstLoss;
-        this.lastLoss = lastLoss;
-        this.audit = audit;
+    private UnlearningResult(Builder b) {
+        status = b.status;
+        message = b.message;
+        model = b.model;
+        method = b.method;
+        removal = b.removal;
+        scope = b.scope;
+        forgetClass = b.forgetClass;
+        forgetClassName = b.forgetClassName;
+        forgottenClasses = ImmutableList.copyOf(b.forgottenClasses);
+        selection = b.selection;
+        oracle = b.oracle;
+        seconds = b.seconds;
+        steps = b.steps;
+        imagesSeen = b.imagesSeen;
+        trainableParameters = b.trainableParameters;
+        totalParameters = b.totalParameters;
+        firstLoss = b.firstLoss;
+        lastLoss = b.lastLoss;
+        audit = b.audit;
+    }
+
+    static Builder builder() {
+        return new Builder();
     }
 
     /** @return DONE, or ALREADY_FORGOTTEN when nothing had to be done */
@@ -90,7 +85,10 @@ public final class UnlearningResult {
         return message;
     }
 
-    /** @return the unlearned model (the caller closes it) */
+    /**
+     * @return the unlearned model; the caller closes it (see the class description: a model of its
+     *     own unless in place)
+     */
     public Model model() {
         return model;
     }
@@ -98,6 +96,19 @@ public final class UnlearningResult {
     /** @return the method */
     public Method method() {
         return method;
+    }
+
+    /**
+     * @return what kind of removal the method does ({@link Removal#SUPPRESS} for the
+     *     expert-targeted method and the baselines, {@link Removal#RETRAIN} for the oracle)
+     */
+    public Removal removal() {
+        return removal;
+    }
+
+    /** @return the Retrain oracle that made the model: its recipe, epochs and seed ({@link Method#RETRAIN}) */
+    public Optional<RetrainOracle> oracle() {
+        return Optional.ofNullable(oracle);
     }
 
     /** @return the scope (ALL for the fine-tune, gradient-ascent and random-label baselines) */
@@ -177,8 +188,9 @@ public final class UnlearningResult {
         sb.append(
                 String.format(
                         Locale.ROOT,
-                        "method %s  scope %s  class %d (%s)  %.1f s  %d steps  %d images%n",
+                        "method %s (%s)  scope %s  class %d (%s)  %.1f s  %d steps  %d images%n",
                         method,
+                        removal,
                         scope,
                         forgetClass,
                         forgetClassName,
@@ -196,6 +208,9 @@ public final class UnlearningResult {
         if (Double.isFinite(firstLoss)) {
             sb.append(String.format(Locale.ROOT, "loss %.4f -> %.4f%n", firstLoss, lastLoss));
         }
+        if (oracle != null) {
+            sb.append(oracle).append('\n');
+        }
         if (selection != null) {
             sb.append(selection.toTable());
         }
@@ -208,6 +223,7 @@ public final class UnlearningResult {
         o.addProperty("status", status.name());
         o.addProperty("message", message);
         o.addProperty("method", method.name());
+        o.addProperty("removal", removal.name());
         o.addProperty("scope", scope.name());
         JsonObject fc = new JsonObject();
         fc.addProperty("id", forgetClass);
@@ -225,6 +241,9 @@ public final class UnlearningResult {
         if (selection != null) {
             o.add("selection", selection.toJson());
         }
+        if (oracle != null) {
+            o.add("oracle", oracle.toJson());
+        }
         if (audit != null) {
             o.add("audit", audit.toJson());
         }
@@ -239,5 +258,87 @@ public final class UnlearningResult {
     /** @return pretty JSON */
     public String toJsonString() {
         return new GsonBuilder().setPrettyPrinting().create().toJson(toJson());
+    }
+
+    /** Collects a result's fields; package-private, used by the unlearning run. */
+    static final class Builder {
+        private Status status = Status.DONE;
+        private String message;
+        private Model model;
+        private Method method;
+        private Removal removal;
+        private Scope scope;
+        private int forgetClass;
+        private String forgetClassName;
+        private List<Integer> forgottenClasses = List.of();
+        private ExpertSelection selection;
+        private RetrainOracle oracle;
+        private double seconds;
+        private int steps;
+        private long imagesSeen;
+        private long trainableParameters;
+        private long totalParameters;
+        private double firstLoss = Double.NaN;
+        private double lastLoss = Double.NaN;
+        private AuditRecord audit;
+
+        Builder status(Status status, String message) {
+            this.status = status;
+            this.message = message;
+            return this;
+        }
+
+        Builder model(Model model) {
+            this.model = model;
+            return this;
+        }
+
+        Builder method(Method method, Removal removal, Scope scope) {
+            this.method = method;
+            this.removal = removal;
+            this.scope = scope;
+            return this;
+        }
+
+        Builder forgetClass(int id, String name, List<Integer> all) {
+            this.forgetClass = id;
+            this.forgetClassName = name;
+            this.forgottenClasses = all;
+            return this;
+        }
+
+        Builder selection(ExpertSelection selection) {
+            this.selection = selection;
+            return this;
+        }
+
+        Builder oracle(RetrainOracle oracle) {
+            this.oracle = oracle;
+            return this;
+        }
+
+        Builder training(double seconds, int steps, long imagesSeen, double firstLoss, double lastLoss) {
+            this.seconds = seconds;
+            this.steps = steps;
+            this.imagesSeen = imagesSeen;
+            this.firstLoss = firstLoss;
+            this.lastLoss = lastLoss;
+            return this;
+        }
+
+        Builder parameters(long trainable, long total) {
+            this.trainableParameters = trainable;
+            this.totalParameters = total;
+            return this;
+        }
+
+        Builder audit(AuditRecord audit) {
+            this.audit = audit;
+            return this;
+        }
+
+        UnlearningResult build() {
+            return new UnlearningResult(this);
+        }
     }
 }

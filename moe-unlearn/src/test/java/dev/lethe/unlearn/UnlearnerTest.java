@@ -10,6 +10,7 @@ import ai.djl.nn.Parameter;
 import ai.djl.training.dataset.Batch;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.Pair;
+import com.google.gson.JsonObject;
 import dev.lethe.moe.MoeBlock;
 import dev.lethe.moe.model.MoeResNet;
 import dev.lethe.moe.train.MoeTraining;
@@ -61,6 +62,10 @@ class UnlearnerTest {
         try (Model forgotten = result.model()) {
             assertThat(result.status()).isEqualTo(UnlearningResult.Status.DONE);
             assertThat(result.forgetClass()).isEqualTo(3);
+            // the default scope is the one of the README's numbers, and the removal is a suppression
+            assertThat(result.scope()).isEqualTo(Scope.EXPERTS_ROUTER_AND_HEAD);
+            assertThat(result.removal()).isEqualTo(Removal.SUPPRESS);
+            assertThat(result.toJson().get("removal").getAsString()).isEqualTo("SUPPRESS");
             assertThat(accuracy(forgotten, test, 3)).as("forgotten class accuracy").isLessThan(0.1);
             // the other classes keep (at least nearly) the accuracy they had
             assertThat(retainAccuracy(forgotten, test, 3)).as("retain accuracy").isGreaterThan(baseRetainAccuracy - 0.05);
@@ -68,11 +73,14 @@ class UnlearnerTest {
             // the original is untouched
             assertThat(values(model)).allSatisfy((k, v) -> assertThat(v).containsExactly(original.get(k)));
 
-            // everything outside the selected experts and their routers is bit-identical
+            // everything outside the selected experts, their routers and the head is bit-identical
             var selection = result.selection().orElseThrow();
             Map<String, float[]> after = values(forgotten);
             Map<String, MoeBlock> layers = dev.lethe.moe.MoeBlocks.find(forgotten.getBlock());
             java.util.Set<String> allowed = new java.util.HashSet<>();
+            for (Pair<String, Parameter> p : ((MoeResNet) forgotten.getBlock()).classifier().getParameters()) {
+                allowed.add(p.getValue().getId());
+            }
             for (var e : selection.experts().entrySet()) {
                 MoeBlock layer = layers.get(e.getKey());
                 for (int x : e.getValue()) {
@@ -104,17 +112,24 @@ class UnlearnerTest {
     }
 
     @Test
-    void retrain_withDistillationAndRouterAnchor_forgetsAndKeepsRetain() throws Exception {
-        UnlearningResult result = Unlearner.forClass(3).from(model).using(train)
-                .optLoss(dev.lethe.unlearn.loss.ForgettingLoss.contrastive().withDistillation(1f, 2f))
-                .optRouterAnchor(1f)
-                .optBatchSize(16).optEpochs(4).optLearningRate(5e-3f).retrain();
-        try (Model forgotten = result.model()) {
-            assertThat(Double.isFinite(result.lastLoss())).isTrue();
-            assertThat(accuracy(forgotten, test, 3)).isLessThan(0.15);
-            assertThat(retainAccuracy(forgotten, test, 3)).isGreaterThan(baseRetainAccuracy - 0.05);
-            assertThat(result.audit().configuration()).contains("\"routerAnchor\":1.0").contains("distill=1.00");
+    void retrain_routerAnchor_keepsRetainRoutingCloserToTheOriginal() throws Exception {
+        int[] retain = test.indicesExcept(3);
+        double[] shift = new double[2];
+        float[] weights = {0f, 3f};
+        for (int i = 0; i < 2; i++) {
+            UnlearningResult result = Unlearner.forClass(3).from(model).using(train)
+                    .optScope(Scope.EXPERTS_AND_ROUTER).optRouterAnchor(weights[i])
+                    .optBatchSize(16).optEpochs(4).optLearningRate(5e-3f).retrain();
+            try (Model forgotten = result.model()) {
+                assertThat(accuracy(forgotten, test, 3)).as("forgotten class accuracy, anchor %s", weights[i]).isLessThan(0.15);
+                assertThat(retainAccuracy(forgotten, test, 3)).isGreaterThan(baseRetainAccuracy - 0.05);
+                assertThat(result.audit().configuration()).contains("\"routerAnchor\":" + weights[i]).contains("distill=1.00");
+                shift[i] = routerShift(model, forgotten, test, retain);
+            }
         }
+        System.out.printf("router shift on retain images: no anchor %.5f, anchor %.5f%n", shift[0], shift[1]);
+        assertThat(shift[0]).as("the routers move without the anchor").isGreaterThan(1e-4);
+        assertThat(shift[1]).as("with the anchor, retain routing stays closer to the original").isLessThan(0.5 * shift[0]);
     }
 
     @Test
@@ -161,10 +176,115 @@ class UnlearnerTest {
                 assertThat(accuracy(m2, test, 2)).isLessThan(0.15);
                 assertThat(accuracy(m2, test, 0)).isGreaterThan(0.8);
                 UnlearningResult again = Unlearner.forClass(3).from(m2).using(train).retrain();
-                assertThat(again.status()).isEqualTo(UnlearningResult.Status.ALREADY_FORGOTTEN);
-                assertThat(again.message()).contains("already forgotten");
-                assertThat(again.model()).isSameAs(m2);
+                try (Model unchanged = again.model()) {
+                    assertThat(again.status()).isEqualTo(UnlearningResult.Status.ALREADY_FORGOTTEN);
+                    assertThat(again.message()).contains("already forgotten");
+                }
             }
+        }
+    }
+
+    @Test
+    void retrain_alreadyForgotten_resultModelIsTheCallersToClose_withoutClosingTheirs() throws Exception {
+        UnlearningResult first = Unlearner.forClass(3).from(model).using(train).optScope(Scope.HEAD_ONLY).optEpochs(1).retrain();
+        try (Model m1 = first.model()) {
+            Map<String, float[]> before = values(m1);
+            double accuracyBefore = retainAccuracy(m1, test, 3);
+            UnlearningResult again = Unlearner.forClass(3).from(m1).using(train).retrain();
+            assertThat(again.status()).isEqualTo(UnlearningResult.Status.ALREADY_FORGOTTEN);
+            Model returned = again.model();
+            assertThat(returned).isNotSameAs(m1);
+            assertThat(values(returned)).allSatisfy((k, v) -> assertThat(v).containsExactly(before.get(k)));
+            assertThat(Unlearner.forgottenClasses(returned)).containsExactly(3);
+            returned.close();
+            // the caller's model still works, unchanged, after the result's model is closed
+            assertThat(retainAccuracy(m1, test, 3)).isEqualTo(accuracyBefore);
+            assertThat(values(m1)).allSatisfy((k, v) -> assertThat(v).containsExactly(before.get(k)));
+
+            // in place, the result is explicitly the caller's own model
+            UnlearningResult inPlace = Unlearner.forClass(3).from(m1).using(train).optInPlace(true).retrain();
+            assertThat(inPlace.model()).isSameAs(m1);
+        }
+    }
+
+    @Test
+    void retrain_methodRetrain_usesTheRecipeTheModelWasTrainedWith_andSaysSo() throws Exception {
+        TrainingRecipe recorded = TrainingRecipe.of(model).orElseThrow();
+        UnlearningResult result = Unlearner.forClass(3).from(model).using(train).method(Method.RETRAIN).optSeed(5).retrain();
+        try (Model retrained = result.model()) {
+            assertThat(result.removal()).isEqualTo(Removal.RETRAIN);
+            var oracle = result.oracle().orElseThrow();
+            assertThat(oracle.source()).isEqualTo(dev.lethe.unlearn.method.RetrainOracle.Source.MODEL);
+            assertThat(oracle.recipe()).isEqualTo(recorded);
+            assertThat(oracle.seed()).isEqualTo(5);
+            // the model's budget: 3 epochs of ceil(384 / 32) steps (the old default was 10 x ceil(384 / 128) = 30)
+            int retainImages = train.indicesExcept(3).length;
+            assertThat(result.steps()).isEqualTo(3 * ((retainImages + 31) / 32)).isEqualTo(36);
+            assertThat(TrainingRecipe.of(retrained)).contains(recorded);
+            assertThat(result.toTable()).contains("Retrain oracle: recipe forget-ready from the model, 3 epochs, batch 32, seed 5");
+            JsonObject audited = com.google.gson.JsonParser.parseString(result.audit().configuration()).getAsJsonObject();
+            assertThat(audited.getAsJsonObject("oracle").get("epochs").getAsInt()).isEqualTo(3);
+            assertThat(audited.getAsJsonObject("oracle").get("source").getAsString()).isEqualTo("MODEL");
+            assertThat(accuracy(retrained, test, 3)).as("never saw the class").isLessThan(0.05);
+        }
+        // an explicit recipe wins, and says where it came from
+        TrainingRecipe explicit = recorded.toBuilder().optEpochs(1).build();
+        UnlearningResult given = Unlearner.forClass(3).from(model).using(train).method(Method.RETRAIN).optRetrainRecipe(explicit).retrain();
+        try (Model retrained = given.model()) {
+            assertThat(given.oracle().orElseThrow().source()).isEqualTo(dev.lethe.unlearn.method.RetrainOracle.Source.SETTINGS);
+            assertThat(given.steps()).isEqualTo(12);
+        }
+        // a model that records no recipe, and none given: a clear error, not a silent default
+        try (Model untrained = MoeResNet.newModel(((MoeResNet) model.getBlock()).config())) {
+            assertThatThrownBy(() -> Unlearner.forClass(3).from(untrained).using(train).method(Method.RETRAIN).retrain())
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("the model records no recipe")
+                    .hasMessageContaining("optRetrainRecipe");
+        }
+    }
+
+    @Test
+    void audit_recordsTheDataAndVerifiesModels_andReadsBackFromJson() throws Exception {
+        LabeledData named = train.withIdentity("synthetic colours, seed 1, 128 per class");
+        UnlearningResult result = Unlearner.forClass(2).from(model).using(named).optScope(Scope.HEAD_ONLY).optEpochs(1).retrain();
+        try (Model forgotten = result.model()) {
+            AuditRecord audit = result.audit();
+            assertThat(audit.removal()).contains(Removal.SUPPRESS);
+            var data = audit.data().orElseThrow();
+            assertThat(data.items()).isEqualTo(512);
+            assertThat(data.labelsSha256()).isEqualTo(train.fingerprint()).hasSize(64);
+            assertThat(data.source()).contains("synthetic colours, seed 1, 128 per class");
+            assertThat(data.forgetClass()).isEqualTo(2);
+            assertThat(data.forgetItems()).isEqualTo(128);
+            assertThat(data.retainItems()).isEqualTo(384);
+            assertThat(data.forgetIndicesSha256()).isEqualTo(LabeledData.sha256(train.indicesOf(2)));
+            assertThat(data.matches(train)).isTrue();
+            assertThat(data.matches(test)).isFalse();
+
+            // the model it made verifies; the original verifies against "before" and differs exactly where the run changed it
+            assertThat(audit.verify(forgotten).verified()).isTrue();
+            assertThat(audit.verifyOriginal(model).verified()).isTrue();
+            AuditVerification original = audit.verify(model);
+            assertThat(original.verified()).isFalse();
+            assertThat(original.mismatched().keySet()).containsExactlyElementsOf(audit.changedParameters());
+            assertThat(original.toTable()).startsWith("NOT VERIFIED");
+
+            // tampering with one tensor is caught by name
+            String name = firstName(forgotten);
+            Parameter p = forgotten.getBlock().getParameters().get(name);
+            float[] v = p.getArray().toFloatArray();
+            v[0] += 1e-3f;
+            p.getArray().set(v);
+            AuditVerification tampered = audit.verify(forgotten);
+            assertThat(tampered.mismatched().keySet()).containsExactly(name);
+
+            // JSON round trip keeps everything, and the read-back record verifies the same way
+            AuditRecord read = AuditRecord.fromJson(audit.toJson().toString());
+            assertThat(read).isEqualTo(audit);
+            assertThat(read.data()).contains(data);
+            assertThat(read.verifyOriginal(model).verified()).isTrue();
+            assertThat(read.verify(forgotten).mismatched().keySet()).containsExactly(name);
+            assertThatThrownBy(() -> AuditRecord.fromJson("{\"seed\": 1}")).hasMessageContaining("no field 'parameterHashes'");
         }
     }
 
@@ -242,7 +362,31 @@ class UnlearnerTest {
         return a;
     }
 
-    static List<Integer> unused() {
-        return List.of();
+    /** mean over MoE layers and images of sum_e (p_e - p0_e)^2, the router anchor's quantity */
+    static double routerShift(Model original, Model edited, LabeledData data, int[] idx) throws Exception {
+        Map<String, float[]> p0 = routing(original, data, idx);
+        Map<String, float[]> p1 = routing(edited, data, idx);
+        double sum = 0;
+        for (Map.Entry<String, float[]> e : p0.entrySet()) {
+            float[] a = e.getValue();
+            float[] b = p1.get(e.getKey());
+            double d = 0;
+            for (int i = 0; i < a.length; i++) {
+                d += (a[i] - b[i]) * (a[i] - b[i]);
+            }
+            sum += d / idx.length;
+        }
+        return sum / p0.size();
+    }
+
+    private static Map<String, float[]> routing(Model m, LabeledData data, int[] idx) throws Exception {
+        Map<String, float[]> out = new java.util.LinkedHashMap<>();
+        try (NDManager scope = NDManager.newBaseManager(); Batch b = data.batch(scope, idx)) {
+            m.getBlock().forward(new ParameterStore(scope, false), b.getData(), false);
+            for (Map.Entry<String, MoeBlock> e : dev.lethe.moe.MoeBlocks.find(m.getBlock()).entrySet()) {
+                out.put(e.getKey(), e.getValue().lastRouting().orElseThrow().probabilities().toFloatArray());
+            }
+        }
+        return out;
     }
 }

@@ -8,11 +8,18 @@ import ai.djl.training.dataset.Sampler;
 import ai.djl.translate.TranslateException;
 import com.google.common.base.Preconditions;
 import com.google.common.collect.ImmutableList;
+import com.google.common.hash.Hasher;
+import com.google.common.hash.Hashing;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
 
 /**
  * A labelled image data set for unlearning: a DJL {@link RandomAccessDataset} together with the
@@ -27,11 +34,13 @@ public final class LabeledData {
     private final RandomAccessDataset dataset;
     private final int[] labels;
     private final List<String> classNames;
+    private final String identity;
 
-    private LabeledData(RandomAccessDataset dataset, int[] labels, List<String> classNames) {
+    private LabeledData(RandomAccessDataset dataset, int[] labels, List<String> classNames, String identity) {
         this.dataset = dataset;
         this.labels = labels;
         this.classNames = classNames;
+        this.identity = identity;
     }
 
     /**
@@ -61,7 +70,7 @@ public final class LabeledData {
                     labels[i],
                     classNames.size());
         }
-        return new LabeledData(dataset, labels.clone(), ImmutableList.copyOf(classNames));
+        return new LabeledData(dataset, labels.clone(), ImmutableList.copyOf(classNames), null);
     }
 
     /**
@@ -239,7 +248,66 @@ public final class LabeledData {
         for (int i = 0; i < indices.length; i++) {
             sub[i] = labels[indices[i]];
         }
-        return new LabeledData(new SubsetDataset(dataset, indices, 128, false), sub, classNames);
+        String subsetIdentity =
+                identity == null
+                        ? null
+                        : String.format(
+                                Locale.ROOT,
+                                "%s; subset of %d items (indices sha256 %s)",
+                                identity,
+                                indices.length,
+                                sha256(indices));
+        return new LabeledData(new SubsetDataset(dataset, indices, 128, false), sub, classNames, subsetIdentity);
+    }
+
+    /**
+     * Records where the data came from, for audit records: e.g. the SHA-256 of the archive, the
+     * split and the limits applied ({@code "cifar-10-binary.tar.gz sha256=…, train split seed 0,
+     * first 5000 images"}). Free text, recorded as given.
+     *
+     * @param identity the description, not empty
+     * @return a copy with that identity
+     */
+    public LabeledData withIdentity(String identity) {
+        Preconditions.checkArgument(
+                identity != null && !identity.isBlank(), "identity must not be empty");
+        return new LabeledData(dataset, labels, classNames, identity);
+    }
+
+    /**
+     * @return where the data came from, as set by {@link #withIdentity} (a {@link #subset} keeps
+     *     its parent's, with the subset described); empty when nobody said
+     */
+    public Optional<String> identity() {
+        return Optional.ofNullable(identity);
+    }
+
+    /**
+     * A fingerprint of the labelling: the SHA-256 of the class names (UTF-8, each followed by a
+     * 0 byte) and then every item's label (int32, little endian), in item order. Two data sets
+     * with the same fingerprint have the same classes and the same label at every index, so the
+     * same forget and retain sets; the images themselves are not hashed (see {@link #identity()}).
+     *
+     * @return 64 hex digits
+     */
+    public String fingerprint() {
+        Hasher h = Hashing.sha256().newHasher();
+        for (String name : classNames) {
+            h.putString(name, StandardCharsets.UTF_8).putByte((byte) 0);
+        }
+        ByteBuffer buf = ByteBuffer.allocate(labels.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        buf.asIntBuffer().put(labels);
+        return h.putBytes(buf.array()).hash().toString();
+    }
+
+    /**
+     * @param indices item indices
+     * @return the SHA-256 of the indices as int32 little endian, in the order given (64 hex digits)
+     */
+    public static String sha256(int[] indices) {
+        ByteBuffer buf = ByteBuffer.allocate(indices.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        buf.asIntBuffer().put(indices);
+        return Hashing.sha256().hashBytes(buf.array()).toString();
     }
 
     /** A sampler that yields given indices, in order, in batches. */

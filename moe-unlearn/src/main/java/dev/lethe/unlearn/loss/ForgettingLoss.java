@@ -14,9 +14,10 @@ import java.util.SplittableRandom;
  * The loss of an unlearning step, as a DJL {@link Loss}, on a batch that mixes forget images (of
  * the forgotten class) and retain images.
  *
- * <p>Inputs: labels {@code [y (B), forgetMask (B)]} with {@code forgetMask} 1 for forget images and 0
- * for retain images; predictions {@code [logits (B, C), embeddings (B, D)]}, plus optionally {@code
- * teacherLogits (B, C)} of the original model for distillation.
+ * <p>Inputs: the named entries of an {@link UnlearningBatch}: labels {@value UnlearningBatch#LABELS}
+ * and {@value UnlearningBatch#IS_FORGET}, plus {@value UnlearningBatch#TEACHER_LOGITS} (the original
+ * model's logits) when distilling; predictions {@value UnlearningBatch#LOGITS}, plus {@value
+ * UnlearningBatch#EMBEDDINGS} for the contrastive loss. Forget and retain rows may be in any order.
  *
  * <p>Every variant is {@code forget term + retainWeight * CE(retain) + distillation}, where
  * distillation is {@code distillWeight * T² * KL(q || softmax(logits/T))} on retain images (Hinton et
@@ -208,39 +209,53 @@ public final class ForgettingLoss extends Loss {
                 distillTemperature);
     }
 
+    /**
+     * Evaluates the loss on named entries (see the class description).
+     *
+     * @param labels the labels of an {@link UnlearningBatch}
+     * @param predictions its predictions
+     * @return the scalar loss
+     * @throws IllegalArgumentException naming an entry the loss needs and the lists lack
+     */
     @Override
     public NDArray evaluate(NDList labels, NDList predictions) {
+        return evaluate(UnlearningBatch.of(labels, predictions));
+    }
+
+    /**
+     * @param batch the step's batch
+     * @return the scalar loss
+     * @throws IllegalArgumentException naming an entry the loss needs and the batch lacks
+     * @throws IllegalStateException if {@link #forClass(int)} was not called
+     */
+    public NDArray evaluate(UnlearningBatch batch) {
         Preconditions.checkState(forgetClass >= 0, "call forClass(id) before evaluating a ForgettingLoss");
-        NDArray logits = predictions.get(0);
+        NDArray logits = batch.logits();
         NDManager manager = logits.getManager();
-        long[] y = labels.get(0).toType(DataType.INT64, false).toLongArray();
-        float[] mask = labels.get(1).toType(DataType.FLOAT32, false).toFloatArray();
-        int nForget = 0;
-        for (float m : mask) {
-            nForget += m > 0.5f ? 1 : 0;
-        }
-        int nRetain = mask.length - nForget;
-        long[] forgetIdx = new long[nForget];
-        long[] retainIdx = new long[nRetain];
-        for (int i = 0, f = 0, r = 0; i < mask.length; i++) {
-            if (mask[i] > 0.5f) {
-                forgetIdx[f++] = i;
-            } else {
-                retainIdx[r++] = i;
-            }
-        }
+        long[] y = batch.classes().toType(DataType.INT64, false).toLongArray();
+        long[] forgetIdx = batch.forgetRows();
+        long[] retainIdx = batch.retainRows();
+        int nForget = forgetIdx.length;
+        int nRetain = retainIdx.length;
         NDArray logp = logits.logSoftmax(1);
         NDArray total = manager.zeros(new ai.djl.ndarray.types.Shape());
         if (nRetain > 0 && retainWeight > 0 && kind != Kind.GRADIENT_ASCENT) {
             total = total.add(crossEntropy(logp, retainIdx, y, manager).mul(retainWeight));
         }
         if (nRetain > 0 && distillWeight > 0) {
-            Preconditions.checkArgument(predictions.size() >= 3, "distillation needs teacher logits as the third prediction");
+            NDArray teacherAll =
+                    batch.teacherLogits()
+                            .orElseThrow(
+                                    () ->
+                                            new IllegalArgumentException(
+                                                    "distillation needs the original model's logits: a label named '"
+                                                            + UnlearningBatch.TEACHER_LOGITS
+                                                            + "'"));
             NDIndex rows = new NDIndex("{}", manager.create(retainIdx));
             NDArray student = logits.get(rows).div(distillTemperature).logSoftmax(1);
             // the original model's belief in the forgotten class is not something to keep: its
             // probability is removed from the teacher and the rest renormalised
-            NDArray teacherLogits = predictions.get(2).get(rows).stopGradient();
+            NDArray teacherLogits = teacherAll.get(rows).stopGradient();
             NDArray forgottenColumn = manager.create(oneHot((int) teacherLogits.getShape().get(1)));
             NDArray teacher = teacherLogits.sub(forgottenColumn.mul(1e4f)).div(distillTemperature).softmax(1);
             NDArray kl = teacher.mul(teacher.add(1e-12f).log().sub(student)).sum(new int[] {1}).mean();
@@ -255,9 +270,16 @@ public final class ForgettingLoss extends Loss {
                 if (outputWeight > 0) {
                     total = total.add(correctPenalty(logp.get(forgetRows)).mul(outputWeight));
                 }
-                Preconditions.checkArgument(predictions.size() >= 2, "the contrastive loss needs embeddings as the second prediction");
                 if (nRetain > 0) {
-                    total = total.add(contrastiveTerm(predictions.get(1), forgetIdx, retainIdx, manager));
+                    NDArray embeddings =
+                            batch.embeddings()
+                                    .orElseThrow(
+                                            () ->
+                                                    new IllegalArgumentException(
+                                                            "the contrastive loss needs a prediction named '"
+                                                                    + UnlearningBatch.EMBEDDINGS
+                                                                    + "'"));
+                    total = total.add(contrastiveTerm(embeddings, forgetIdx, retainIdx, manager));
                 }
                 return total;
             case CORRECT_PENALTY:

@@ -40,19 +40,7 @@ class ExpertSelectorTest {
 
     /** Class 0 -> E0; class 1 -> E1 (80 %), E2 (20 %); class 2 -> E1 (50 %), E3 (50 %). */
     private ActivationProfile handMade() {
-        long[] experts = new long[30];
-        int[] labels = new int[30];
-        for (int i = 0; i < 10; i++) {
-            experts[i] = 0;
-            labels[i] = 0;
-            experts[10 + i] = i < 8 ? 1 : 2;
-            labels[10 + i] = 1;
-            experts[20 + i] = i < 5 ? 1 : 3;
-            labels[20 + i] = 2;
-        }
-        float[] gates = new float[30];
-        java.util.Arrays.fill(gates, 1f);
-        RoutingStats stats = RoutingStats.accumulator(4, 3).add(Routing.ofHostArrays(4, 1, experts, gates), labels).snapshot();
+        RoutingStats stats = handMadeStats();
         return new ActivationProfile(Map.of(layer, stats), List.of("a", "b", "c"));
     }
 
@@ -107,5 +95,22 @@ class ExpertSelectorTest {
         assertThatThrownBy(() -> ExpertSelector.onLayers(java.util.Set.of("nope"), ExpertSelector.topN(1)).select(p, 0, model))
                 .hasMessageContaining("unknown MoE layer 'nope'");
         assertThatThrownBy(() -> ExpertSelector.topN(0)).hasMessage("n (0) must be >= 1");
+    }
+
+    /** 4 experts, top-1, 10 images per class: class 0 -> E0; class 1 -> E1 (8), E2 (2); class 2 -> E1 (5), E3 (5). */
+    static RoutingStats handMadeStats() {
+        long[] experts = new long[30];
+        int[] labels = new int[30];
+        for (int i = 0; i < 10; i++) {
+            experts[i] = 0;
+            labels[i] = 0;
+            experts[10 + i] = i < 8 ? 1 : 2;
+            labels[10 + i] = 1;
+            experts[20 + i] = i < 5 ? 1 : 3;
+            labels[20 + i] = 2;
+        }
+        float[] gates = new float[30];
+        java.util.Arrays.fill(gates, 1f);
+        return RoutingStats.accumulator(4, 3).add(Routing.ofHostArrays(4, 1, experts, gates), labels).snapshot();
     }
 }

@@ -1,0 +1,125 @@
+package dev.lethe.unlearn;
+
+import ai.djl.Model;
+import com.google.common.base.Preconditions;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import dev.lethe.moe.MoeBlocks;
+import dev.lethe.unlearn.data.DataIdentity;
+import dev.lethe.unlearn.data.LabeledData;
+import dev.lethe.unlearn.method.UnlearningContext;
+import dev.lethe.unlearn.method.UnlearningMethod;
+import dev.lethe.unlearn.method.UnlearningOutcome;
+import java.io.IOException;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * One run of an {@link Unlearner}, the same for every method: checks the request, reports a class
+ * already forgotten, hashes the parameters, runs the method's strategy in an {@link
+ * UnlearningContext} (restoring the original if it fails), and builds the result and its audit
+ * record.
+ */
+final class UnlearningRun {
+
+    private UnlearningRun() {}
+
+    static UnlearningResult run(
+            Model model,
+            LabeledData data,
+            int forgetClass,
+            String forgetClassName,
+            UnlearningSettings settings,
+            JsonObject configuration)
+            throws IOException {
+        UnlearningMethod strategy = settings.strategy();
+        Scope scope = strategy.scope(settings);
+        if (scope.usesExperts()) {
+            Preconditions.checkState(
+                    !MoeBlocks.find(model.getBlock()).isEmpty(),
+                    "the model has no MoeBlock, so there are no experts to retrain; use"
+                            + " Scope.HEAD_ONLY or a baseline method");
+        }
+        List<Integer> forgotten = Unlearner.forgottenClasses(model);
+        UnlearningResult.Builder result =
+                UnlearningResult.builder().method(settings.method(), strategy.removal(), scope);
+        if (forgotten.contains(forgetClass)) {
+            String msg =
+                    String.format(
+                            Locale.ROOT,
+                            "class %d (%s) is already forgotten by this model (%s = %s); nothing done",
+                            forgetClass,
+                            forgetClassName,
+                            Unlearner.FORGOTTEN_PROPERTY,
+                            model.getProperty(Unlearner.FORGOTTEN_PROPERTY));
+            // the caller owns result.model(): never hand back their own model unless in place
+            Model same = settings.inPlace() ? model : Models.copy(model, settings.modelFactory().orElse(null));
+            return result.status(UnlearningResult.Status.ALREADY_FORGOTTEN, msg)
+                    .model(same)
+                    .forgetClass(forgetClass, forgetClassName, forgotten)
+                    .parameters(0, MoeBlocks.countParameters(model.getBlock()))
+                    .training(0, 0, 0, Double.NaN, Double.NaN)
+                    .build();
+        }
+
+        long start = System.nanoTime();
+        Map<String, String> hashesBefore = AuditRecord.hashes(model.getBlock());
+        UnlearningOutcome outcome;
+        DataIdentity identity;
+        List<Integer> allForgotten;
+        try (UnlearningContext context = UnlearningContext.of(settings, model, data, forgetClass, forgotten)) {
+            identity = DataIdentity.of(data, forgetClass, context.forgetIndices(), context.retainIndices());
+            allForgotten = context.forgottenClasses();
+            try {
+                outcome = strategy.run(context);
+            } catch (RuntimeException | IOException | Error e) {
+                context.rollback();
+                throw e;
+            }
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        Model after = outcome.model();
+        after.setProperty(Unlearner.FORGOTTEN_PROPERTY, join(allForgotten));
+        JsonObject provenance = configuration.deepCopy();
+        for (Map.Entry<String, JsonElement> e : outcome.details().entrySet()) {
+            provenance.add(e.getKey(), e.getValue());
+        }
+        AuditRecord audit =
+                AuditRecord.of(
+                        hashesBefore,
+                        AuditRecord.hashes(after.getBlock()),
+                        provenance.toString(),
+                        settings.seed(),
+                        strategy.removal(),
+                        identity);
+        String warning =
+                outcome.selection()
+                        .filter(s -> !s.isClassSpecific())
+                        .map(s -> " — WARNING: " + s.warning())
+                        .orElse("");
+        String msg = String.format(Locale.ROOT, "%s in %.1f s%s", outcome.summary(), seconds, warning);
+        return result.status(UnlearningResult.Status.DONE, msg)
+                .method(settings.method(), strategy.removal(), outcome.scope())
+                .model(after)
+                .forgetClass(forgetClass, forgetClassName, allForgotten)
+                .selection(outcome.selection().orElse(null))
+                .oracle(outcome.oracle().orElse(null))
+                .training(seconds, outcome.steps(), outcome.imagesSeen(), outcome.firstLoss(), outcome.lastLoss())
+                .parameters(outcome.trainableParameters(), MoeBlocks.countParameters(after.getBlock()))
+                .audit(audit)
+                .build();
+    }
+
+    private static String join(List<Integer> ids) {
+        StringBuilder sb = new StringBuilder();
+        for (int id : new LinkedHashSet<>(ids)) {
+            if (sb.length() > 0) {
+                sb.append(',');
+            }
+            sb.append(id);
+        }
+        return sb.toString();
+    }
+}
