@@ -1,4 +1,4 @@
-package dev.lethe.unlearn.eval;
+package dev.lethe.eval;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
@@ -11,9 +11,9 @@ import java.util.Random;
  * Synthetic 3-class images that a tiny network learns in a few epochs: an image of class c is
  * Gaussian noise (sd 0.6) over a random overall brightness, with its channel c tinted by +0.9.
  */
-final class TintedImages {
+public final class TintedImages {
 
-    static final List<String> NAMES = List.of("red", "green", "blue");
+    public static final List<String> NAMES = List.of("red", "green", "blue");
 
     private TintedImages() {}
 
@@ -24,7 +24,7 @@ final class TintedImages {
      * @param seed the seed
      * @return (n, 3, 32, 32) images with labels, batch size 32, shuffled when iterated for training
      */
-    static LabeledData make(NDManager manager, int n, int[] classes, long seed) {
+    public static LabeledData make(NDManager manager, int n, int[] classes, long seed) {
         Random random = new Random(seed);
         float[] pixels = new float[n * 3 * 1024];
         float[] y = new float[n];
@@ -51,7 +51,7 @@ final class TintedImages {
         return LabeledData.of(dataset, labels, NAMES);
     }
 
-    static LabeledData make(NDManager manager, int n, long seed) {
+    public static LabeledData make(NDManager manager, int n, long seed) {
         return make(manager, n, new int[] {0, 1, 2}, seed);
     }
 }
