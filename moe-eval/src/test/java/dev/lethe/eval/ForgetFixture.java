@@ -19,7 +19,7 @@ import java.io.DataOutputStream;
 import java.util.stream.IntStream;
 
 /**
- * Three tiny MoE models on {@link StripedImages}, forgetting class 3 ("striped"): the original
+ * Three tiny MoE models on {@link TintedImages#striped}, forgetting class 3 ("striped"): the original
  * (trained on every class), a Retrain model (trained without class 3: it never saw it) and a
  * suppressed model (the original with the head's row of class 3 zeroed and its bias lowered: the
  * class is gone from the output, its features intact). Trained once per test JVM ({@link #shared()},
@@ -30,12 +30,12 @@ public final class ForgetFixture {
     private static ForgetFixture shared;
 
     /** The forgotten class. */
-    public static final int FORGET = StripedImages.STRIPED;
+    public static final int FORGET = TintedImages.STRIPED;
 
     public final NDManager manager = NDManager.newBaseManager();
-    public final LabeledData train = StripedImages.make(manager, 800, 1);
-    public final LabeledData test = StripedImages.make(manager, 240, 2);
-    public final LabeledData heldOut = StripedImages.make(manager, 240, 3);
+    public final LabeledData train = TintedImages.striped(manager, 800, 1);
+    public final LabeledData test = TintedImages.striped(manager, 240, 2);
+    public final LabeledData heldOut = TintedImages.striped(manager, 240, 3);
     public final Model original;
     public final Model retrain;
     public final Model suppressed;
@@ -67,7 +67,7 @@ public final class ForgetFixture {
     /** A new tiny MoE ResNet (widths 4, 8, 8; 3 experts, top-2; MoE at stages 2 and 3). */
     public static Model tinyMoe() {
         return MoeResNet.newModel(MoeResNet.Config.builder().optWidths(4, 8, 8).optNumExperts(3)
-                .optNumClasses(StripedImages.NAMES.size()).build());
+                .optNumClasses(TintedImages.STRIPED_NAMES.size()).build());
     }
 
     private static Model fit(RandomAccessDataset data, TrainingRecipe recipe) throws Exception {

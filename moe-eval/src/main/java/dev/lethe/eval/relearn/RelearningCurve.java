@@ -36,6 +36,7 @@ public final class RelearningCurve {
     private final int batchSize;
     private final float learningRate;
     private final long seed;
+    private final int testImages;
     private final double seconds;
 
     RelearningCurve(
@@ -47,6 +48,7 @@ public final class RelearningCurve {
             int batchSize,
             float learningRate,
             long seed,
+            int testImages,
             double seconds) {
         Preconditions.checkArgument(
                 steps.length == forgetAccuracy.length && steps.length == otherAccuracy.length,
@@ -62,6 +64,7 @@ public final class RelearningCurve {
         this.batchSize = batchSize;
         this.learningRate = learningRate;
         this.seed = seed;
+        this.testImages = testImages;
         this.seconds = seconds;
     }
 
@@ -121,6 +124,11 @@ public final class RelearningCurve {
     /** @return the seed of the batches */
     public long seed() {
         return seed;
+    }
+
+    /** @return the number of test images each checkpoint was measured on (all classes) */
+    public int testImages() {
+        return testImages;
     }
 
     /** @return the wall-clock time of the test, in seconds */
@@ -236,6 +244,7 @@ public final class RelearningCurve {
         o.addProperty("batchSize", batchSize);
         o.addProperty("learningRate", learningRate);
         o.addProperty("seed", seed);
+        o.addProperty("testImages", testImages);
         o.add("seconds", number(seconds));
         return o;
     }
@@ -274,6 +283,7 @@ public final class RelearningCurve {
                 json.has("batchSize") ? json.get("batchSize").getAsInt() : 0,
                 json.has("learningRate") ? json.get("learningRate").getAsFloat() : Float.NaN,
                 json.has("seed") ? json.get("seed").getAsLong() : 0,
+                json.has("testImages") ? json.get("testImages").getAsInt() : 0,
                 value(json.get("seconds")));
     }
 
@@ -291,13 +301,14 @@ public final class RelearningCurve {
                 && batchSize == c.batchSize
                 && Float.compare(learningRate, c.learningRate) == 0
                 && seed == c.seed
+                && testImages == c.testImages
                 && Double.compare(seconds, c.seconds) == 0;
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(mode, Arrays.hashCode(steps), Arrays.hashCode(forgetAccuracy),
-                Arrays.hashCode(otherAccuracy), forgetImages, batchSize, learningRate, seed, seconds);
+                Arrays.hashCode(otherAccuracy), forgetImages, batchSize, learningRate, seed, testImages, seconds);
     }
 
     @Override

@@ -54,8 +54,9 @@ import java.util.stream.IntStream;
  * when exhausted), the same permutation in both modes.
  *
  * <p>At each checkpoint of {@code steps} (default 0, 5, 10, 25, 50, 100; step 0 is the model as it
- * is) the copy is evaluated in inference mode on the test data: the forgotten class's accuracy and
- * the other classes' (pooled) accuracy ({@link RelearningCurve}). Compare a method's curve with
+ * is) the copy is evaluated in inference mode on the test data (or a seeded sample of it, {@link
+ * Builder#optTestSample}): the forgotten class's accuracy and the other classes' (pooled) accuracy
+ * ({@link RelearningCurve}). Compare a method's curve with
  * the Retrain model's by {@link RelearningCurve#forgetAreaAbove}.
  *
  * <p>Cost: {@code max(steps)} training steps of {@code batchSize} images plus one inference pass
@@ -68,6 +69,9 @@ import java.util.stream.IntStream;
  * }</pre>
  */
 public final class RelearningTest {
+
+    /** The value of {@code testSample} that measures every test image. */
+    public static final int ALL = Integer.MAX_VALUE;
 
     /** The attacker's data. */
     public enum Mode {
@@ -102,6 +106,7 @@ public final class RelearningTest {
     private final float learningRate;
     private final long seed;
     private final int evalBatchSize;
+    private final int testSample;
     private final Supplier<Block> modelFactory;
 
     private RelearningTest(Builder b) {
@@ -111,6 +116,7 @@ public final class RelearningTest {
         this.learningRate = b.learningRate;
         this.seed = b.seed;
         this.evalBatchSize = b.evalBatchSize;
+        this.testSample = b.testSample;
         this.modelFactory = b.modelFactory;
     }
 
@@ -219,6 +225,12 @@ public final class RelearningTest {
         long start = System.nanoTime();
         int[][] batches = schedule(train, forgetClass, mode);
         int[] all = IntStream.range(0, test.size()).toArray();
+        int[] measured = testSample >= all.length ? all : Indices.sample(all, testSample, seed + 3);
+        Preconditions.checkArgument(
+                Arrays.stream(measured).anyMatch(i -> test.label(i) == forgetClass),
+                "the %s test images measured hold no image of forgetClass %s",
+                measured.length,
+                forgetClass);
         double[] forgetAccuracy = new double[steps.length];
         double[] otherAccuracy = new double[steps.length];
         DefaultTrainingConfig config = new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
@@ -230,7 +242,7 @@ public final class RelearningTest {
                 for (; done < steps[c]; done++) {
                     step(trainer, train, batches[done]);
                 }
-                Predictions p = Predictions.compute(copy, test, all, evalBatchSize, Predictions.Capture.OUTPUTS);
+                Predictions p = Predictions.compute(copy, test, measured, evalBatchSize, Predictions.Capture.OUTPUTS);
                 forgetAccuracy[c] = p.accuracyOf(forgetClass);
                 otherAccuracy[c] = p.accuracyExcept(forgetClass);
             }
@@ -245,6 +257,7 @@ public final class RelearningTest {
                 batchSize,
                 learningRate,
                 seed,
+                measured.length,
                 (System.nanoTime() - start) / 1e9);
     }
 
@@ -292,6 +305,7 @@ public final class RelearningTest {
         o.addProperty("optimizer", "adam");
         o.addProperty("learningRate", learningRate);
         o.addProperty("seed", seed);
+        o.addProperty("testSample", testSample == ALL ? "all" : String.valueOf(testSample));
         return o;
     }
 
@@ -299,12 +313,13 @@ public final class RelearningTest {
     public String toString() {
         return String.format(
                 Locale.ROOT,
-                "RelearningTest{steps=%s, forgetFraction=%s, batchSize=%d, adam lr=%s, seed=%d}",
+                "RelearningTest{steps=%s, forgetFraction=%s, batchSize=%d, adam lr=%s, seed=%d, testSample=%s}",
                 Arrays.toString(steps),
                 forgetFraction,
                 batchSize,
                 learningRate,
-                seed);
+                seed,
+                testSample == ALL ? "all" : String.valueOf(testSample));
     }
 
     /** Builds a {@link RelearningTest}; every setting is optional and checked when set. */
@@ -315,6 +330,7 @@ public final class RelearningTest {
         private float learningRate = 1e-3f;
         private long seed = 0;
         private int evalBatchSize = 256;
+        private int testSample = ALL;
         private Supplier<Block> modelFactory;
 
         private Builder() {}
@@ -391,6 +407,17 @@ public final class RelearningTest {
         public Builder optEvalBatchSize(int batchSize) {
             Preconditions.checkArgument(batchSize >= 1, "evalBatchSize (%s) must be >= 1", batchSize);
             this.evalBatchSize = batchSize;
+            return this;
+        }
+
+        /**
+         * @param n measure the checkpoints on a seeded random sample of n test images, the same for
+         *     every model (default {@link #ALL}); each checkpoint costs a pass over them
+         * @return this builder
+         */
+        public Builder optTestSample(int n) {
+            Preconditions.checkArgument(n >= 1, "testSample (%s) must be >= 1", n);
+            this.testSample = n;
             return this;
         }
 

@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 class RelearningCurveTest {
 
     private static RelearningCurve curve(RelearningTest.Mode mode, int[] steps, double[] forget, double[] other) {
-        return new RelearningCurve(mode, steps, forget, other, 45, 64, 1e-3f, 7, 12.5);
+        return new RelearningCurve(mode, steps, forget, other, 45, 64, 1e-3f, 7, 1000, 12.5);
     }
 
     @Test

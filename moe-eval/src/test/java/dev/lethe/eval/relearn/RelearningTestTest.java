@@ -114,6 +114,13 @@ class RelearningTestTest {
         assertThat(b.forgetAccuracy()).containsExactly(a.forgetAccuracy());
         assertThat(b.otherAccuracy()).containsExactly(a.otherAccuracy());
         assertThat(a.steps()).containsExactly(0, 3);
+        assertThat(a.testImages()).isEqualTo(f.test.size());
+
+        // a seeded sample of the test images, the same for every model
+        RelearningTest sampled = RelearningTest.builder().optSteps(0).optTestSample(60).build();
+        RelearningCurve s = sampled.run(f.original, f.train, f.test, FORGET, RelearningTest.Mode.RETAIN_ONLY);
+        assertThat(s.testImages()).isEqualTo(60);
+        assertThat(s.forgetAccuracyAt(0)).isGreaterThan(95.0);
     }
 
     @Test
