@@ -30,7 +30,7 @@ import java.util.Map;
  * layer (then only the penultimate embedding is read).
  *
  * <p>Names: each MoE layer is named by its path from the root block, as {@link MoeBlocks#find}
- * names it (e.g. {@code "features/04MoeBlock"}); the embedding is {@value #PENULTIMATE}. The
+ * names it (e.g. {@code "01features/06MoeBlock"}); the embedding is {@value #PENULTIMATE}. The
  * pooled output of a layer is its mean over every axis after the channel axis (B, C, H, W) → (B,
  * C); a (B, C) output is taken as it is.
  */

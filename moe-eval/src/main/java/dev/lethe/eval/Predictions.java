@@ -349,9 +349,10 @@ public final class Predictions {
     @Override
     public String toString() {
         return String.format(
-                "Predictions{items=%d, accuracy=%.2f%%, embeddings=%s}",
+                "Predictions{items=%d, accuracy=%.2f%%, embeddings=%s, layers=%s}",
                 labels.length,
                 accuracy(),
-                embeddings == null ? "none" : "(" + labels.length + ", " + embeddings[0].length + ")");
+                embeddings == null ? "none" : "(" + labels.length + ", " + embeddings[0].length + ")",
+                layers.keySet());
     }
 }

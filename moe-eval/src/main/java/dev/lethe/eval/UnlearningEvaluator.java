@@ -340,8 +340,8 @@ public final class UnlearningEvaluator {
 
         /**
          * @param heldOut images never used for training or unlearning (e.g. the 5,000-image
-         *     validation split) on whose embeddings the linear probe is fitted; without them no
-         *     probe is fitted
+         *     validation split) on which the linear probes (every MoE layer and the penultimate
+         *     embedding) and the class-membership attacker are fitted; without them neither runs
          * @return this builder
          */
         public Builder optProbeData(LabeledData heldOut) {
