@@ -10,8 +10,8 @@ import dev.lethe.moe.model.MoeResNet;
 import dev.lethe.unlearn.Unlearner;
 import dev.lethe.unlearn.UnlearningResult;
 import dev.lethe.unlearn.data.LabeledData;
-import dev.lethe.unlearn.eval.UnlearningEvaluation;
-import dev.lethe.unlearn.eval.UnlearningEvaluator;
+import dev.lethe.eval.UnlearningEvaluation;
+import dev.lethe.eval.UnlearningEvaluator;
 
 /**
  * Makes a trained model forget one class by retraining only the experts that carry it, and prints

@@ -11,7 +11,7 @@ import dev.lethe.cifar.CifarFormatException;
 import dev.lethe.cifar.CifarVariant;
 import dev.lethe.cifar.LabelMode;
 import dev.lethe.unlearn.data.LabeledData;
-import dev.lethe.unlearn.eval.UnlearningEvaluator;
+import dev.lethe.eval.UnlearningEvaluator;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

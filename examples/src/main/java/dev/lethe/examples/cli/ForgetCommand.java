@@ -6,7 +6,7 @@ import dev.lethe.unlearn.Method;
 import dev.lethe.unlearn.Scope;
 import dev.lethe.unlearn.Unlearner;
 import dev.lethe.unlearn.UnlearningResult;
-import dev.lethe.unlearn.eval.UnlearningEvaluator;
+import dev.lethe.eval.UnlearningEvaluator;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -173,7 +173,7 @@ final class ForgetCommand implements Callable<Integer> {
         o.println();
         o.print(result.toTable());
         o.println();
-        Map<String, dev.lethe.unlearn.eval.UnlearningEvaluation> columns = new LinkedHashMap<>();
+        Map<String, dev.lethe.eval.UnlearningEvaluation> columns = new LinkedHashMap<>();
         columns.put("before", report.before());
         columns.put("after", report.after());
         report.retrain().ifPresent(r -> columns.put("retrain", r));

@@ -8,7 +8,7 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.lethe.unlearn.UnlearningResult;
-import dev.lethe.unlearn.eval.UnlearningEvaluation;
+import dev.lethe.eval.UnlearningEvaluation;
 import dev.lethe.unlearn.profile.ActivationProfile;
 import dev.lethe.unlearn.profile.ExpertSelection;
 import java.util.ArrayList;

@@ -5,7 +5,7 @@ import static com.google.common.base.Preconditions.checkNotNull;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import dev.lethe.unlearn.eval.UnlearningEvaluation;
+import dev.lethe.eval.UnlearningEvaluation;
 import dev.lethe.unlearn.profile.ActivationProfile;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

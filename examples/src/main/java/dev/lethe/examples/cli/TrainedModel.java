@@ -11,7 +11,7 @@ import dev.lethe.moe.train.TrainingHistory;
 import dev.lethe.moe.train.TrainingProgress;
 import dev.lethe.moe.train.TrainingRecipe;
 import dev.lethe.unlearn.data.LabeledData;
-import dev.lethe.unlearn.eval.Predictions;
+import dev.lethe.eval.Predictions;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;

@@ -5,7 +5,7 @@ import com.google.common.base.Preconditions;
 import com.google.gson.JsonObject;
 import dev.lethe.unlearn.Unlearner;
 import dev.lethe.unlearn.data.LabeledData;
-import dev.lethe.unlearn.eval.Predictions;
+import dev.lethe.eval.Predictions;
 import dev.lethe.unlearn.loss.ForgettingLoss;
 import java.io.IOException;
 import java.util.List;

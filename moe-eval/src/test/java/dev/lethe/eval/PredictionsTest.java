@@ -1,4 +1,4 @@
-package dev.lethe.unlearn.eval;
+package dev.lethe.eval;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -135,6 +135,21 @@ class PredictionsTest {
                     .hasMessage("batchSize (0) must be >= 1");
             assertThatThrownBy(() -> Predictions.compute(model, data, new int[0], 4))
                     .hasMessage("indices must not be empty");
+        }
+    }
+
+    @Test
+    void all_everyItemOutputsOnly_agreesWithCompute() throws Exception {
+        try (Model model = tinyMoe(); NDManager m = NDManager.newBaseManager()) {
+            LabeledData data = TintedImages.make(m, 20, 8);
+            Predictions all = Predictions.all(model, data, 7);
+            Predictions listed = Predictions.compute(model, data, java.util.stream.IntStream.range(0, 20).toArray(), 7);
+            assertThat(all.labels()).containsExactly(data.labels());
+            assertThat(all.predicted()).containsExactly(listed.predicted());
+            assertThat(all.hasEmbeddings()).isFalse();
+            assertThat(all.layerNames()).isEmpty();
+            assertThat(all.accuracyOf(0)).isEqualTo(Accuracy.ofClass(all.predicted(), all.labels(), 0));
+            assertThat(all.accuracyExcept(0)).isEqualTo(Accuracy.excludingClass(all.predicted(), all.labels(), 0));
         }
     }
 }

@@ -1,4 +1,4 @@
-package dev.lethe.unlearn.eval;
+package dev.lethe.eval;
 
 import ai.djl.Model;
 import ai.djl.nn.Block;
@@ -6,17 +6,27 @@ import com.google.common.base.Preconditions;
 import dev.lethe.moe.model.EmbeddingClassifier;
 import dev.lethe.unlearn.data.LabeledData;
 import java.io.IOException;
+import dev.lethe.eval.attack.ClassMembershipAttack;
+import dev.lethe.eval.attack.MembershipInference;
+import dev.lethe.eval.probe.LayerProbes;
+import dev.lethe.eval.probe.LinearProbe;
+import dev.lethe.eval.relearn.RelearningTest;
+import dev.lethe.eval.routing.RoutingShift;
+import dev.lethe.moe.MoeBlocks;
 import java.util.Arrays;
-import java.util.Random;
+import java.util.stream.IntStream;
 
 /**
  * Evaluates a model after class-wise forgetting by the protocol of Jia et al. (NeurIPS 2023, "Model
- * Sparsity Can Simplify Machine Unlearning") and Fan et al. (ICLR 2024, "SalUn"): UA, RA, TA,
+ * Sparsity Can Simplify Machine Unlearning") and Fan et al. (ICLR 2024, "SalUn") — UA, RA, TA,
  * MIA-Efficacy (hence Avg. Gap against a Retrain evaluation), the forgotten class's and every
- * class's test accuracy, and removal in the representation, a {@link LinearProbe} refitted on the
- * penultimate features of held-out images and scored on the test images. Output accuracy alone can
- * reach 0 while the class is still readable in the features; the probe shows it, and the same probe
- * on the Retrain model says how much of that is inevitable.
+ * class's test accuracy — and by the measures a suppressed class cannot pass: linear probes at
+ * every MoE layer and the penultimate embedding, a class-membership attack on the probability
+ * vector (both with probe data), relearning curves (with {@link Builder#optRelearning}) and the
+ * routing shift from the original model ({@link #evaluate(Model, int, Model)}). Output accuracy
+ * alone can reach 0 while the class is still readable in the features or comes back in a few
+ * steps; these show it, and the same measures on the Retrain model say how much of that is
+ * inevitable.
  *
  * <p>Immutable configuration, built as in DJL:
  *
@@ -26,13 +36,16 @@ import java.util.Random;
  *         .setTestData(test)
  *         .optProbeData(validation)   // held-out images, never used for training or unlearning
  *         .optRetainSample(5000)      // RA on a seeded sample of D_r
+ *         .optRelearning(RelearningTest.builder().build())
  *         .build();
- * UnlearningEvaluation e = evaluator.evaluate(model, 3);
+ * UnlearningEvaluation e = evaluator.evaluate(model, 3, original);
  * }</pre>
  *
  * <p>Cost: one inference pass over D_f, the RA items (plus the MIA members not among them), the
- * test set and the probe data; an SVM fit on 2 × min(|test|, |D_r|, miaTrainPerSide) numbers; a
- * probe fit (see {@link LinearProbe}).
+ * test set and the probe data; three SVM fits on at most 2 × min(|D_r|, |test| − |test of the
+ * class|, miaTrainPerSide) numbers; a probe fit per MoE layer plus one (see {@link LinearProbe});
+ * with relearning, 2 × max(steps) training steps and 2 × |steps| passes over the test set; with
+ * the original model, two passes over the class's test images.
  */
 public final class UnlearningEvaluator {
 
@@ -46,6 +59,7 @@ public final class UnlearningEvaluator {
     private final int miaTrainPerSide;
     private final int batchSize;
     private final long seed;
+    private final RelearningTest relearning;
 
     private UnlearningEvaluator(Builder b) {
         this.train = b.train;
@@ -55,6 +69,7 @@ public final class UnlearningEvaluator {
         this.miaTrainPerSide = b.miaTrainPerSide;
         this.batchSize = b.batchSize;
         this.seed = b.seed;
+        this.relearning = b.relearning;
     }
 
     /** @return a builder; training and test data are required */
@@ -72,11 +87,26 @@ public final class UnlearningEvaluator {
         b.miaTrainPerSide = miaTrainPerSide;
         b.batchSize = batchSize;
         b.seed = seed;
+        b.relearning = relearning;
         return b;
     }
 
     /**
-     * Evaluates a model for one forgotten class. The model is only read (inference mode).
+     * Evaluates a model for one forgotten class, without the routing shift.
+     *
+     * @param model the model (only read)
+     * @param forgetClass the forgotten class, in [0, numClasses)
+     * @return the evaluation
+     * @throws IOException if the data cannot be read
+     * @see #evaluate(Model, int, Model)
+     */
+    public UnlearningEvaluation evaluate(Model model, int forgetClass) throws IOException {
+        return evaluate(model, forgetClass, null);
+    }
+
+    /**
+     * Evaluates a model for one forgotten class. The models are only read (inference mode; the
+     * relearning test trains copies).
      *
      * <ul>
      *   <li>D_f = the training items of {@code forgetClass}; UA = 100 − accuracy on D_f.
@@ -84,23 +114,32 @@ public final class UnlearningEvaluator {
      *       {@code retainSample} of them.
      *   <li>TA = accuracy on the test items of the other classes; the forgotten class's test
      *       accuracy and the per-class test accuracies beside it.
-     *   <li>MIA-Efficacy ({@link MembershipInference}): members = the first |test| items of D_r in
-     *       index order (whether or not RA was sampled), non-members = the whole test set, scored
-     *       on D_f.
-     *   <li>Probe (only with probe data): a {@link LinearProbe} fitted on the embeddings of every
-     *       probe item, all classes included, with the evaluator's seed; its accuracy on the test
-     *       items of the forgotten class (probe recovery) and of the other classes.
+     *   <li>MIA-Efficacy ({@link MembershipInference}) on the sets of {@link
+     *       MembershipInference.Sets#classWise}: non-members = the test items of the other classes,
+     *       members = as many of the first items of D_r, scored on D_f; with the attacker's
+     *       cross-validated accuracy.
+     *   <li>With probe data: a {@link LinearProbe} at every MoE layer and at the penultimate
+     *       embedding ({@link LayerProbes}), fitted on every probe item (all classes) with the
+     *       evaluator's seed and scored on the test items; probe recovery is the penultimate
+     *       probe's accuracy on the forgotten class. And the {@link ClassMembershipAttack}, trained
+     *       on the probe items and scored on the test items.
+     *   <li>With a relearning test: both of its curves ({@link RelearningTest#runAll}) on copies of
+     *       the model, measured on the test data.
+     *   <li>With an original model that has MoE layers: the {@link RoutingShift} of the forgotten
+     *       class's test images from the original to this model.
      * </ul>
      *
      * @param model the model; its block maps (B, 3, H, W) images to (B, numClasses) logits and,
-     *     when probe data is set, must be an {@link EmbeddingClassifier}
+     *     when probe data is set, must be an {@link EmbeddingClassifier} that {@link LayerFeatures}
+     *     can read
      * @param forgetClass the forgotten class, in [0, numClasses)
+     * @param original the model before unlearning, for the routing shift; null to skip it
      * @return the evaluation, percentages in [0, 100]
      * @throws IOException if the data cannot be read
      * @throws IllegalArgumentException if the class is out of range or absent from the training
      *     data, or the model does not fit the configuration
      */
-    public UnlearningEvaluation evaluate(Model model, int forgetClass) throws IOException {
+    public UnlearningEvaluation evaluate(Model model, int forgetClass, Model original) throws IOException {
         long start = System.nanoTime();
         Preconditions.checkNotNull(model, "model must not be null");
         int numClasses = train.numClasses();
@@ -121,14 +160,14 @@ public final class UnlearningEvaluator {
                 "the training data has no images outside forgetClass %s, so the retain set would be empty",
                 forgetClass);
         checkModel(model);
+        MembershipInference.Sets mia = MembershipInference.Sets.classWise(train, test, forgetClass);
 
-        int[] raItems = retainSample >= retain.length ? retain : sample(retain, retainSample, seed);
-        int[] members = Arrays.copyOf(retain, Math.min(test.size(), retain.length));
-        int[] retainItems = union(raItems, members);
-        Predictions retained = Predictions.compute(model, train, retainItems, batchSize, false);
-        Predictions forgotten = Predictions.compute(model, train, forget, batchSize, false);
-        int[] allTest = range(test.size());
-        Predictions tested = Predictions.compute(model, test, allTest, batchSize, probeData != null);
+        int[] raItems = retainSample >= retain.length ? retain : Indices.sample(retain, retainSample, seed);
+        int[] retainItems = union(raItems, mia.members());
+        Predictions.Capture capture = probeData != null ? Predictions.Capture.LAYERS : Predictions.Capture.OUTPUTS;
+        Predictions retained = Predictions.compute(model, train, retainItems, batchSize, Predictions.Capture.OUTPUTS);
+        Predictions forgotten = Predictions.compute(model, train, forget, batchSize, Predictions.Capture.OUTPUTS);
+        Predictions tested = Predictions.compute(model, test, range(test.size()), batchSize, capture);
 
         UnlearningEvaluation.Builder e = UnlearningEvaluation.builder();
         e.forgetClass = forgetClass;
@@ -138,30 +177,50 @@ public final class UnlearningEvaluator {
         e.ta = tested.accuracyExcept(forgetClass);
         e.forgetTestAccuracy = tested.accuracyOf(forgetClass);
         e.perClassTestAccuracy = tested.perClassAccuracy(numClasses);
-        e.mia =
-                MembershipInference.efficacy(
-                        select(retained.trueProbabilitiesView(), retainItems, members),
-                        tested.trueProbabilitiesView(),
+        MembershipInference.Result attack =
+                MembershipInference.attack(
+                        select(retained.trueProbabilitiesView(), retainItems, mia.members()),
+                        select(tested.trueProbabilitiesView(), range(test.size()), mia.nonMembers()),
                         forgotten.trueProbabilitiesView(),
                         miaTrainPerSide);
+        e.mia = attack.efficacy();
+        e.miaAttackerAccuracy = attack.attackerAccuracy();
+        e.miaTrainPerSide = attack.trainPerSide();
         e.forgetSize = forget.length;
         e.retainSize = raItems.length;
         e.testSize = test.size();
-        e.miaTrainPerSide =
-                MembershipInference.trainPerSide(members.length, test.size(), miaTrainPerSide);
         e.seed = seed;
 
         if (probeData != null) {
-            Predictions held = Predictions.compute(model, probeData, range(probeData.size()), batchSize, true);
-            LinearProbe probe = LinearProbe.fit(held.embeddingsView(), probeData.labels(), numClasses, seed);
-            int[] predicted = probe.predict(tested.embeddingsView());
-            int[] labels = test.labels();
-            e.probeForgetAccuracy = accuracy(predicted, labels, forgetClass, true);
-            e.probeRetainAccuracy = accuracy(predicted, labels, forgetClass, false);
+            Predictions held =
+                    Predictions.compute(model, probeData, range(probeData.size()), batchSize, Predictions.Capture.LAYERS);
+            e.probes = LayerProbes.measure(held, tested, forgetClass, numClasses, seed);
+            LayerProbes.Depth penultimate = e.probes.get(e.probes.size() - 1);
+            e.probeForgetAccuracy = penultimate.forgetAccuracy();
+            e.probeRetainAccuracy = penultimate.otherAccuracy();
             e.probeTrainSize = probeData.size();
+            e.classAttack = ClassMembershipAttack.measure(held, tested, forgetClass, seed);
+        }
+        if (relearning != null) {
+            e.relearning.putAll(relearning.runAll(model, train, test, forgetClass));
+        }
+        if (original != null && !MoeBlocks.find(model.getBlock()).isEmpty()) {
+            e.routingShift =
+                    RoutingShift.measure(original, model, test, test.indicesOf(forgetClass), forgetClass, batchSize);
         }
         e.seconds = (System.nanoTime() - start) / 1e9;
         return e.build();
+    }
+
+    /**
+     * The images of the membership-inference attack for a class ({@link
+     * MembershipInference.Sets#classWise} on this evaluator's data).
+     *
+     * @param forgetClass the forgotten class
+     * @return members (training indices), non-members (test indices) and D_f (training indices)
+     */
+    public MembershipInference.Sets membershipSets(int forgetClass) {
+        return MembershipInference.Sets.classWise(train, test, forgetClass);
     }
 
     private void checkModel(Model model) {
@@ -174,10 +233,13 @@ public final class UnlearningEvaluator {
                     "the model has %s classes but the data has %s",
                     heads,
                     train.numClasses());
+            if (probeData != null) {
+                LayerFeatures.of(block); // fails now, naming the reason, rather than after the passes
+            }
         } else {
             Preconditions.checkArgument(
                     probeData == null,
-                    "the linear probe needs penultimate features, but the model's block (%s) is not a"
+                    "the linear probes need penultimate features, but the model's block (%s) is not a"
                             + " dev.lethe.moe.model.EmbeddingClassifier; implement it, or build the evaluator"
                             + " without optProbeData",
                     block.getClass().getName());
@@ -205,33 +267,6 @@ public final class UnlearningEvaluator {
         return out;
     }
 
-    private static double accuracy(int[] predicted, int[] labels, int classId, boolean same) {
-        int correct = 0;
-        int total = 0;
-        for (int i = 0; i < labels.length; i++) {
-            if ((labels[i] == classId) == same) {
-                total++;
-                correct += predicted[i] == labels[i] ? 1 : 0;
-            }
-        }
-        return total == 0 ? Double.NaN : 100.0 * correct / total;
-    }
-
-    /** A seeded sample of n of the values without replacement, ascending. */
-    static int[] sample(int[] values, int n, long seed) {
-        int[] pool = values.clone();
-        Random random = new Random(seed);
-        for (int i = 0; i < n; i++) {
-            int j = i + random.nextInt(pool.length - i);
-            int t = pool[i];
-            pool[i] = pool[j];
-            pool[j] = t;
-        }
-        int[] out = Arrays.copyOf(pool, n);
-        Arrays.sort(out);
-        return out;
-    }
-
     /** The sorted union of two ascending index arrays. */
     private static int[] union(int[] a, int[] b) {
         int[] out = new int[a.length + b.length];
@@ -253,25 +288,22 @@ public final class UnlearningEvaluator {
     }
 
     private static int[] range(int n) {
-        int[] out = new int[n];
-        for (int i = 0; i < n; i++) {
-            out[i] = i;
-        }
-        return out;
+        return IntStream.range(0, n).toArray();
     }
 
     @Override
     public String toString() {
         return String.format(
                 "UnlearningEvaluator{train=%d, test=%d, probe=%s, retainSample=%s, miaTrainPerSide=%s,"
-                        + " batchSize=%d, seed=%d}",
+                        + " batchSize=%d, seed=%d, relearning=%s}",
                 train.size(),
                 test.size(),
                 probeData == null ? "none" : String.valueOf(probeData.size()),
                 retainSample == ALL ? "all" : String.valueOf(retainSample),
                 miaTrainPerSide == MembershipInference.UNLIMITED ? "all" : String.valueOf(miaTrainPerSide),
                 batchSize,
-                seed);
+                seed,
+                relearning == null ? "none" : relearning);
     }
 
     /** Builds an {@link UnlearningEvaluator}; {@code set} methods are required, {@code opt} optional. */
@@ -283,6 +315,7 @@ public final class UnlearningEvaluator {
         private int miaTrainPerSide = MembershipInference.UNLIMITED;
         private int batchSize = 256;
         private long seed = 0;
+        private RelearningTest relearning;
 
         private Builder() {}
 
@@ -307,8 +340,8 @@ public final class UnlearningEvaluator {
 
         /**
          * @param heldOut images never used for training or unlearning (e.g. the 5,000-image
-         *     validation split) on whose embeddings the linear probe is fitted; without them no
-         *     probe is fitted
+         *     validation split) on which the linear probes (every MoE layer and the penultimate
+         *     embedding) and the class-membership attacker are fitted; without them neither runs
          * @return this builder
          */
         public Builder optProbeData(LabeledData heldOut) {
@@ -349,7 +382,18 @@ public final class UnlearningEvaluator {
         }
 
         /**
-         * @param seed the seed of the retain sample and of the probe's initial weights (default 0)
+         * @param test the relearning test to run on copies of every evaluated model (both modes,
+         *     on this evaluator's training and test data); default none
+         * @return this builder
+         */
+        public Builder optRelearning(RelearningTest test) {
+            this.relearning = Preconditions.checkNotNull(test, "test must not be null");
+            return this;
+        }
+
+        /**
+         * @param seed the seed of the retain sample, of the probes' initial weights and of the class
+         *     attack (default 0)
          * @return this builder
          */
         public Builder optSeed(long seed) {

@@ -1,4 +1,4 @@
-package dev.lethe.unlearn.eval;
+package dev.lethe.eval.probe;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

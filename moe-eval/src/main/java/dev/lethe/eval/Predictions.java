@@ -1,4 +1,4 @@
-package dev.lethe.unlearn.eval;
+package dev.lethe.eval;
 
 import ai.djl.Device;
 import ai.djl.Model;
@@ -13,45 +13,74 @@ import com.google.common.base.Preconditions;
 import dev.lethe.moe.model.EmbeddingClassifier;
 import dev.lethe.unlearn.data.LabeledData;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.IntStream;
 
 /**
  * What a model says about some labelled items, kept on the host: the predicted class, the softmax
- * probability of every class (and of the true one) and, for an {@link EmbeddingClassifier}, the
- * penultimate embedding of each item. Immutable; accessors return copies.
+ * probability of every class (and of the true one) and, on request, the penultimate embedding of
+ * each item and the pooled output of each MoE layer ({@link Capture}). Immutable; accessors return
+ * copies.
  *
- * <p>Made by {@link #compute(Model, LabeledData, int[], int)}, which runs the model in inference
- * mode (BatchNorm uses its running statistics, no routing noise) batch by batch, each batch's
- * arrays, including a copy of the parameters, in their own sub-manager: the model's manager holds
- * no more arrays afterwards than before.
+ * <p>Made by {@link #compute(Model, LabeledData, int[], int, Capture)}, which runs the model in
+ * inference mode (BatchNorm uses its running statistics, no routing noise) batch by batch, each
+ * batch's arrays, including a copy of the parameters, in their own sub-manager: the model's manager
+ * holds no more arrays afterwards than before.
+ *
+ * <p>Accuracies ({@link #accuracy()}, {@link #accuracyOf}, {@link #accuracyExcept}, {@link
+ * #perClassAccuracy}) are {@link Accuracy}'s, the one implementation of the module.
  */
 public final class Predictions {
+
+    /** What to keep of a pass besides the outputs. */
+    public enum Capture {
+        /** The predicted classes and probabilities only. */
+        OUTPUTS,
+        /**
+         * Also the penultimate embedding (B, D) of an {@link EmbeddingClassifier}; nothing more for
+         * another block.
+         */
+        EMBEDDINGS,
+        /**
+         * Also the pooled output of every MoE layer and the penultimate embedding ({@link
+         * LayerFeatures}); the block must be an {@link EmbeddingClassifier}.
+         */
+        LAYERS
+    }
 
     private final int[] labels;
     private final int[] predicted;
     private final float[] trueProbabilities;
     private final float[][] probabilities;
     private final float[][] embeddings;
+    private final Map<String, float[][]> layers;
 
     private Predictions(
             int[] labels,
             int[] predicted,
             float[] trueProbabilities,
             float[][] probabilities,
-            float[][] embeddings) {
+            float[][] embeddings,
+            Map<String, float[][]> layers) {
         this.labels = labels;
         this.predicted = predicted;
         this.trueProbabilities = trueProbabilities;
         this.probabilities = probabilities;
         this.embeddings = embeddings;
+        this.layers = layers;
     }
 
     /**
-     * Runs a model over some items in inference mode.
+     * Runs a model over some items in inference mode, keeping the embeddings of an {@link
+     * EmbeddingClassifier} ({@link Capture#EMBEDDINGS}).
      *
      * @param model the model; its block maps (B, 3, H, W) images to (B, numClasses) logits with
-     *     {@code numClasses >= data.numClasses()}; an {@link EmbeddingClassifier} also yields the
-     *     (B, D) embeddings
+     *     {@code numClasses >= data.numClasses()}
      * @param data the items and their labels
      * @param indices which items, in this order (may repeat; must not be empty)
      * @param batchSize images per forward pass (e.g. 256)
@@ -61,19 +90,46 @@ public final class Predictions {
      */
     public static Predictions compute(Model model, LabeledData data, int[] indices, int batchSize)
             throws IOException {
-        return compute(model, data, indices, batchSize, true);
+        return compute(model, data, indices, batchSize, Capture.EMBEDDINGS);
     }
 
     /**
-     * As {@link #compute(Model, LabeledData, int[], int)}, optionally without keeping the
-     * embeddings (which take n × D floats).
+     * Runs a model over every item of the data in inference mode, keeping only the outputs: the
+     * one way to measure a model's accuracy on a data set ({@code all(model, test, 256).accuracy()},
+     * {@code .accuracyOf(c)}, {@code .accuracyExcept(c)}).
+     *
+     * @param model the model
+     * @param data the items and their labels, not empty
+     * @param batchSize images per forward pass (e.g. 256)
+     * @return the predictions of items 0 … n − 1
+     * @throws IOException if the data cannot be read
      */
-    static Predictions compute(
-            Model model, LabeledData data, int[] indices, int batchSize, boolean keepEmbeddings)
+    public static Predictions all(Model model, LabeledData data, int batchSize) throws IOException {
+        Preconditions.checkNotNull(data, "data must not be null");
+        return compute(model, data, IntStream.range(0, data.size()).toArray(), batchSize, Capture.OUTPUTS);
+    }
+
+    /**
+     * Runs a model over some items in inference mode.
+     *
+     * @param model the model; its block maps (B, 3, H, W) images to (B, numClasses) logits with
+     *     {@code numClasses >= data.numClasses()}
+     * @param data the items and their labels
+     * @param indices which items, in this order (may repeat; must not be empty)
+     * @param batchSize images per forward pass (e.g. 256)
+     * @param capture what to keep besides the outputs
+     * @return the predictions, item i of the result being item {@code indices[i]} of the data
+     * @throws IOException if the data cannot be read
+     * @throws IllegalArgumentException if an argument is invalid, the logits are too narrow, or
+     *     {@link Capture#LAYERS} is asked of a block {@link LayerFeatures} cannot read
+     */
+    public static Predictions compute(
+            Model model, LabeledData data, int[] indices, int batchSize, Capture capture)
             throws IOException {
         Preconditions.checkNotNull(model, "model must not be null");
         Preconditions.checkNotNull(data, "data must not be null");
         Preconditions.checkNotNull(indices, "indices must not be null");
+        Preconditions.checkNotNull(capture, "capture must not be null");
         Preconditions.checkArgument(indices.length > 0, "indices must not be empty");
         Preconditions.checkArgument(batchSize >= 1, "batchSize (%s) must be >= 1", batchSize);
         Block block = model.getBlock();
@@ -86,8 +142,9 @@ public final class Predictions {
                     index,
                     data.size());
         }
+        LayerFeatures reader = capture == Capture.LAYERS ? LayerFeatures.of(block) : null;
         EmbeddingClassifier embedder =
-                keepEmbeddings && block instanceof EmbeddingClassifier
+                capture == Capture.EMBEDDINGS && block instanceof EmbeddingClassifier
                         ? (EmbeddingClassifier) block
                         : null;
         int n = indices.length;
@@ -95,7 +152,13 @@ public final class Predictions {
         int[] predicted = new int[n];
         float[] trueProbabilities = new float[n];
         float[][] probabilities = new float[n][];
-        float[][] embeddings = embedder == null ? null : new float[n][];
+        List<String> names = reader != null
+                ? reader.layerNames()
+                : embedder != null ? List.of(LayerFeatures.PENULTIMATE) : List.of();
+        List<float[][]> captured = new ArrayList<>();
+        for (int j = 0; j < names.size(); j++) {
+            captured.add(new float[n][]);
+        }
         NDManager manager = model.getNDManager();
         Device device = manager.getDevice();
         for (int start = 0; start < n; start += batchSize) {
@@ -110,20 +173,25 @@ public final class Predictions {
                 if (!device.equals(x.getDevice())) {
                     x = x.toDevice(device, false);
                 }
-                NDList logits;
-                if (embedder != null) {
+                NDList outputs;
+                if (reader != null) {
+                    outputs = reader.forward(parameters, x);
+                } else if (embedder != null) {
                     NDList embedding = embedder.features().forward(parameters, new NDList(x), false);
-                    NDArray e = embedding.head();
+                    outputs = new NDList(embedding.head(), embedder.classifier().forward(parameters, embedding, false).head());
+                } else {
+                    outputs = new NDList(block.forward(parameters, new NDList(x), false).head());
+                }
+                for (int j = 0; j < names.size(); j++) {
+                    NDArray e = outputs.get(j);
                     int d = Math.toIntExact(e.getShape().get(1));
                     float[] flat = e.toType(DataType.FLOAT32, false).toFloatArray();
+                    float[][] rows = captured.get(j);
                     for (int i = 0; i < chunk.length; i++) {
-                        embeddings[start + i] = Arrays.copyOfRange(flat, i * d, (i + 1) * d);
+                        rows[start + i] = Arrays.copyOfRange(flat, i * d, (i + 1) * d);
                     }
-                    logits = embedder.classifier().forward(parameters, embedding, false);
-                } else {
-                    logits = block.forward(parameters, new NDList(x), false);
                 }
-                NDArray l = logits.head();
+                NDArray l = outputs.get(outputs.size() - 1);
                 int k = Math.toIntExact(l.getShape().get(1));
                 Preconditions.checkArgument(
                         k >= data.numClasses(),
@@ -142,7 +210,17 @@ public final class Predictions {
                 }
             }
         }
-        return new Predictions(labels, predicted, trueProbabilities, probabilities, embeddings);
+        Map<String, float[][]> layers = new LinkedHashMap<>();
+        for (int j = 0; j < names.size(); j++) {
+            layers.put(names.get(j), captured.get(j));
+        }
+        return new Predictions(
+                labels,
+                predicted,
+                trueProbabilities,
+                probabilities,
+                layers.get(LayerFeatures.PENULTIMATE),
+                Collections.unmodifiableMap(layers));
     }
 
     private static int argMax(float[] values) {
@@ -187,15 +265,36 @@ public final class Predictions {
 
     /**
      * @return every item's penultimate embedding, (n, D), or null if the model's block is not an
-     *     {@link EmbeddingClassifier}
+     *     {@link EmbeddingClassifier} or only the outputs were captured
      */
     public float[][] embeddings() {
         return embeddings == null ? null : deepCopy(embeddings);
     }
 
-    /** The embeddings without a copy, for this package's read-only use. */
-    float[][] embeddingsView() {
-        return embeddings;
+    /**
+     * @return the names of the captured layers in forward order ({@link LayerFeatures#layerNames()}
+     *     with {@link Capture#LAYERS}, {@value LayerFeatures#PENULTIMATE} alone with embeddings),
+     *     empty if none was captured
+     */
+    public List<String> layerNames() {
+        return List.copyOf(layers.keySet());
+    }
+
+    /**
+     * @param layer one of {@link #layerNames()}
+     * @return every item's features at that layer, (n, C)
+     * @throws IllegalArgumentException if that layer was not captured
+     */
+    public float[][] layerFeatures(String layer) {
+        return deepCopy(layerView(layer));
+    }
+
+    /** The features of a layer without a copy, for this package's read-only use. */
+    float[][] layerView(String layer) {
+        float[][] rows = layers.get(layer);
+        Preconditions.checkArgument(
+                rows != null, "layer '%s' was not captured; captured: %s", layer, layers.keySet());
+        return rows;
     }
 
     /** The true-class probabilities without a copy, for this package's read-only use. */
@@ -203,9 +302,14 @@ public final class Predictions {
         return trueProbabilities;
     }
 
+    /** The probabilities without a copy, for this package's read-only use. */
+    float[][] probabilitiesView() {
+        return probabilities;
+    }
+
     /** @return the share of items whose predicted class is the true one, in percent (0–100) */
     public double accuracy() {
-        return accuracyWhere(-1, false);
+        return Accuracy.of(predicted, labels);
     }
 
     /**
@@ -213,7 +317,7 @@ public final class Predictions {
      * @return the accuracy on the items of that class, in percent (0–100); NaN if there are none
      */
     public double accuracyOf(int classId) {
-        return accuracyWhere(classId, true);
+        return Accuracy.ofClass(predicted, labels, classId);
     }
 
     /**
@@ -222,7 +326,7 @@ public final class Predictions {
      *     none
      */
     public double accuracyExcept(int classId) {
-        return accuracyWhere(classId, false);
+        return Accuracy.excludingClass(predicted, labels, classId);
     }
 
     /**
@@ -231,32 +335,7 @@ public final class Predictions {
      *     items
      */
     public double[] perClassAccuracy(int numClasses) {
-        Preconditions.checkArgument(numClasses >= 1, "numClasses (%s) must be >= 1", numClasses);
-        int[] correct = new int[numClasses];
-        int[] total = new int[numClasses];
-        for (int i = 0; i < labels.length; i++) {
-            if (labels[i] < numClasses) {
-                total[labels[i]]++;
-                correct[labels[i]] += predicted[i] == labels[i] ? 1 : 0;
-            }
-        }
-        double[] out = new double[numClasses];
-        for (int c = 0; c < numClasses; c++) {
-            out[c] = total[c] == 0 ? Double.NaN : 100.0 * correct[c] / total[c];
-        }
-        return out;
-    }
-
-    private double accuracyWhere(int classId, boolean same) {
-        int correct = 0;
-        int total = 0;
-        for (int i = 0; i < labels.length; i++) {
-            if ((labels[i] == classId) == same) {
-                total++;
-                correct += predicted[i] == labels[i] ? 1 : 0;
-            }
-        }
-        return total == 0 ? Double.NaN : 100.0 * correct / total;
+        return Accuracy.perClass(predicted, labels, numClasses);
     }
 
     private static float[][] deepCopy(float[][] rows) {
@@ -270,9 +349,10 @@ public final class Predictions {
     @Override
     public String toString() {
         return String.format(
-                "Predictions{items=%d, accuracy=%.2f%%, embeddings=%s}",
+                "Predictions{items=%d, accuracy=%.2f%%, embeddings=%s, layers=%s}",
                 labels.length,
                 accuracy(),
-                embeddings == null ? "none" : "(" + labels.length + ", " + embeddings[0].length + ")");
+                embeddings == null ? "none" : "(" + labels.length + ", " + embeddings[0].length + ")",
+                layers.keySet());
     }
 }

@@ -1,4 +1,4 @@
-package dev.lethe.unlearn.eval;
+package dev.lethe.eval.probe;
 
 import com.google.common.base.Preconditions;
 import java.util.Arrays;
