@@ -42,8 +42,8 @@ public final class PatchWhitening extends AbstractBlock {
 
     private final Parameter weight;
     private final Parameter bias;
+    private final Parameter state;
     private final float eps;
-    private boolean fitted;
 
     /**
      * @param eps added to each eigenvalue before the inverse square root, &gt; 0 (5e-4 for images
@@ -62,11 +62,24 @@ public final class PatchWhitening extends AbstractBlock {
                                 .optRequiresGrad(false)
                                 .build());
         bias = addParameter(Parameter.builder().setName("bias").setType(Parameter.Type.BIAS).build());
+        // 1 once fit() has run; a parameter, so that it travels with saved, loaded and copied models
+        state =
+                addParameter(
+                        Parameter.builder()
+                                .setName("fixedFitted")
+                                .setType(Parameter.Type.OTHER)
+                                .optInitializer(ai.djl.training.initializer.Initializer.ZEROS)
+                                .optShape(new Shape(1))
+                                .optRequiresGrad(false)
+                                .build());
     }
 
-    /** @return whether {@link #fit} has set the filters from data */
+    /**
+     * @return whether {@link #fit} has set the filters from data (kept with the parameters, so a
+     *     saved, loaded or copied block remembers it)
+     */
     public boolean isFitted() {
-        return fitted;
+        return isInitialized() && state.getArray().getFloat() == 1f;
     }
 
     /**
@@ -137,7 +150,7 @@ public final class PatchWhitening extends AbstractBlock {
             }
         }
         weight.getArray().set(filters);
-        fitted = true;
+        state.getArray().set(new float[] {1f});
     }
 
     @Override
@@ -171,6 +184,6 @@ public final class PatchWhitening extends AbstractBlock {
 
     @Override
     public String toString() {
-        return "PatchWhitening(2x2, eps=" + eps + (fitted ? ", fitted" : ", not fitted") + ")";
+        return "PatchWhitening(2x2, eps=" + eps + (isFitted() ? ", fitted" : ", not fitted") + ")";
     }
 }

@@ -36,7 +36,7 @@ class PatchWhiteningTest {
     }
 
     @Test
-    void fit_producesDecorrelatedUnitVariancePatches() {
+    void fit_producesDecorrelatedUnitVariancePatches() throws Exception {
         try (NDManager m = NDManager.newBaseManager()) {
             PatchWhitening w = new PatchWhitening(1e-4f);
             w.initialize(m, DataType.FLOAT32, new Shape(1, 3, 8, 8));
@@ -54,6 +54,14 @@ class PatchWhiteningTest {
                     assertThat(cov[a * 12 + b]).as("cov[%s][%s]", a, b).isCloseTo(a == b ? 1f : 0f, within(0.05f));
                 }
             }
+            // the fitted state travels with the parameters (save/load, model copies)
+            java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+            w.saveParameters(new java.io.DataOutputStream(bytes));
+            PatchWhitening loaded = new PatchWhitening(1e-4f);
+            loaded.initialize(m, DataType.FLOAT32, new Shape(1, 3, 8, 8));
+            assertThat(loaded.isFitted()).isFalse();
+            loaded.loadParameters(m, new java.io.DataInputStream(new java.io.ByteArrayInputStream(bytes.toByteArray())));
+            assertThat(loaded.isFitted()).isTrue();
             // the other 12 are their negatives (the bias starts at 0)
             assertThat(out.get(":, 12:24").add(out.get(":, 0:12")).abs().max().getFloat()).isLessThan(1e-5f);
         }

@@ -235,7 +235,7 @@ public final class RelearningTest {
         double[] otherAccuracy = new double[steps.length];
         DefaultTrainingConfig config = new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
                 .optOptimizer(Optimizer.adam().optLearningRateTracker(Tracker.fixed(learningRate)).build());
-        try (Model copy = ModelCopies.copy(model, modelFactory);
+        try (Model copy = trainableCopy(model, modelFactory);
                 Trainer trainer = copy.newTrainer(config)) {
             int done = 0;
             for (int c = 0; c < steps.length; c++) {
@@ -435,5 +435,13 @@ public final class RelearningTest {
         public RelearningTest build() {
             return new RelearningTest(this);
         }
+    }
+
+    /** A copy of the model (dev.lethe.unlearn.Models) with every parameter trainable, for the attacker. */
+    private static Model trainableCopy(Model model, java.util.function.Supplier<ai.djl.nn.Block> factory)
+            throws java.io.IOException {
+        Model copy = dev.lethe.unlearn.Models.copy(model, factory);
+        dev.lethe.moe.MoeBlocks.setTrainable(copy.getBlock(), true);
+        return copy;
     }
 }
