@@ -61,9 +61,13 @@ final class EvaluateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         runtime.apply();
+        OptionChecks.atLeast(spec, "--retain-sample", retainSample, 1);
+        OptionChecks.atLeast(spec, "--mia-per-side", miaPerSide, 1);
+        data.check();
         PrintStream log = System.err;
         try (TrainedModel model = TrainedModel.load(modelDir);
                 TrainedModel retrain = retrainDir == null ? null : TrainedModel.load(retrainDir)) {
+            OptionChecks.classIdInRange(spec, "--class", forgetClass, model.config().numClasses());
             CifarSplits splits = data.load(DataOptions.variantOf(model), DataOptions.splitSeedOf(model), 128, 0,
                     false, log);
             ProfileCommand.checkClasses(model, splits);
@@ -105,7 +109,7 @@ final class EvaluateCommand implements Callable<Integer> {
 
     private int resolveClass(TrainedModel model, CifarSplits splits) {
         if (forgetClass != null) {
-            return Converters.classId(spec, splits, forgetClass);
+            return OptionChecks.classId(spec, splits, forgetClass);
         }
         List<Integer> forgotten = Unlearner.forgottenClasses(model.model());
         if (forgotten.size() == 1) {

@@ -47,6 +47,7 @@ final class ProfileCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         runtime.apply();
+        data.check();
         PrintStream log = System.err;
         try (TrainedModel model = TrainedModel.load(modelDir)) {
             CifarSplits splits = data.load(DataOptions.variantOf(model), DataOptions.splitSeedOf(model), 128, 0,
