@@ -29,8 +29,7 @@ import picocli.CommandLine.Spec;
         })
 final class EvaluateCommand implements Callable<Integer> {
 
-    @Option(names = "--model", paramLabel = "DIR", required = true, description = "The model's folder.")
-    private Path modelDir;
+    @Mixin private ModelInput modelInput;
 
     @Option(names = "--class", paramLabel = "CLASS",
             description = "The forgotten class, id or name (default: the one the model records as forgotten).")
@@ -65,7 +64,7 @@ final class EvaluateCommand implements Callable<Integer> {
         OptionChecks.atLeast(spec, "--mia-per-side", miaPerSide, 1);
         data.check();
         PrintStream log = System.err;
-        try (TrainedModel model = TrainedModel.load(modelDir);
+        try (TrainedModel model = modelInput.load();
                 TrainedModel retrain = retrainDir == null ? null : TrainedModel.load(retrainDir)) {
             OptionChecks.classIdInRange(spec, "--class", forgetClass, model.config().numClasses());
             CifarSplits splits = data.load(DataOptions.variantOf(model), DataOptions.splitSeedOf(model), 128, 0,

@@ -35,8 +35,7 @@ import picocli.CommandLine.Spec;
         })
 final class ForgetCommand implements Callable<Integer> {
 
-    @Option(names = "--model", paramLabel = "DIR", required = true, description = "The trained model's folder.")
-    private Path modelDir;
+    @Mixin private ModelInput modelInput;
 
     @Option(names = "--class", paramLabel = "CLASS", required = true,
             description = "The class to forget: an id (3) or a name (cat).")
@@ -100,7 +99,7 @@ final class ForgetCommand implements Callable<Integer> {
         OptionChecks.atLeast(spec, "--retain-sample", retainSample, 1);
         OptionChecks.atLeast(spec, "--mia-per-side", miaPerSide, 1);
         data.check();
-        Path input = SavedModels.resolve(modelDir);
+        Path input = modelInput.folder();
         Path retrainInput = retrainDir == null ? null : SavedModels.resolve(retrainDir);
         if (out != null) {
             output.check("--out", out, SavedModels.nested(out), input, retrainInput);

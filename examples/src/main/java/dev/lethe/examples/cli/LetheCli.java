@@ -33,6 +33,8 @@ import picocli.CommandLine.Spec;
             ForgetCommand.class,
             EvaluateCommand.class,
             ProtocolCommand.class,
+            // `lethe audit verify` goes here (an AuditCommand with a `verify` subcommand) once the audit
+            // record's verify API lands in the library; ModelFiles.verify already checks a model's files.
             CommandLine.HelpCommand.class
         })
 public final class LetheCli implements Runnable {
