@@ -1,10 +1,9 @@
 package dev.lethe.examples.cli;
 
 import dev.lethe.examples.protocol.ProtocolCommand;
+import dev.lethe.moe.model.ModelFiles;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintWriter;
-import java.util.Properties;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.IVersionProvider;
@@ -105,23 +104,13 @@ public final class LetheCli implements Runnable {
     }
 
     /**
-     * The version of the examples jar (from its Maven properties), or "development" when run from
-     * classes.
+     * The version of Lethe: the library's ({@link ModelFiles#libraryVersion()}, which also records
+     * it in every saved model), or "development" when run from compiled classes.
      *
      * @return the version
      */
     public static String version() {
-        try (InputStream in =
-                LetheCli.class.getResourceAsStream("/META-INF/maven/dev.lethe/examples/pom.properties")) {
-            if (in != null) {
-                Properties p = new Properties();
-                p.load(in);
-                return p.getProperty("version", "development");
-            }
-        } catch (IOException e) {
-            // fall through
-        }
-        return "development";
+        return ModelFiles.libraryVersion();
     }
 
     /** Prints the version for {@code --version}. */

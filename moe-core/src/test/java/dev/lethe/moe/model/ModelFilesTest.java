@@ -54,6 +54,13 @@ class ModelFilesTest {
         }
     }
 
+    private static void editManifest(Path dir, java.util.function.Consumer<JsonObject> edit) throws IOException {
+        Path file = dir.resolve(ModelFiles.MANIFEST_FILE);
+        JsonObject json = JsonParser.parseString(Files.readString(file)).getAsJsonObject();
+        edit.accept(json);
+        Files.writeString(file, json.toString(), StandardCharsets.UTF_8);
+    }
+
     @Test
     void load_parametersReplacedByRandomBytes_refusedNamingTheFileAndBothHashes(@TempDir Path dir) throws Exception {
         try (Model model = newModel(1)) {
@@ -188,10 +195,7 @@ class ModelFilesTest {
         try (Model model = newModel(1)) {
             ModelFiles.save(model, dir, Map.of());
         }
-        Path file = dir.resolve(ModelFiles.MANIFEST_FILE);
-        JsonObject json = JsonParser.parseString(Files.readString(file)).getAsJsonObject();
-        json.addProperty("formatVersion", 3);
-        Files.writeString(file, json.toString(), StandardCharsets.UTF_8);
+        editManifest(dir, json -> json.addProperty("formatVersion", 3));
         assertThatThrownBy(() -> ModelFiles.load(dir))
                 .isInstanceOf(IOException.class)
                 .hasMessageContaining("is format 3")
@@ -203,10 +207,7 @@ class ModelFilesTest {
         try (Model model = newModel(1)) {
             ModelFiles.save(model, dir, Map.of());
         }
-        Path file = dir.resolve(ModelFiles.MANIFEST_FILE);
-        JsonObject json = JsonParser.parseString(Files.readString(file)).getAsJsonObject();
-        json.getAsJsonObject("expertMasks").add("no/such/layer", JsonParser.parseString("[0]"));
-        Files.writeString(file, json.toString(), StandardCharsets.UTF_8);
+        editManifest(dir, json -> json.getAsJsonObject("expertMasks").add("no/such/layer", JsonParser.parseString("[0]")));
         assertThatThrownBy(() -> ModelFiles.load(dir)).isInstanceOf(IOException.class)
                 .hasMessageContaining("no/such/layer");
     }
