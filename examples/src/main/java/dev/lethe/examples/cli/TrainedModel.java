@@ -142,20 +142,8 @@ public final class TrainedModel implements AutoCloseable {
      * @throws IOException if the images cannot be read
      */
     public static double accuracy(Model model, LabeledData data) throws IOException {
-        int[] all = new int[data.size()];
-        for (int i = 0; i < all.length; i++) {
-            all[i] = i;
-        }
-        Predictions p = Predictions.compute(model, data, all, 256);
-        int[] labels = p.labels();
-        int[] predicted = p.predicted();
-        int correct = 0;
-        for (int i = 0; i < labels.length; i++) {
-            if (labels[i] == predicted[i]) {
-                correct++;
-            }
-        }
-        return labels.length == 0 ? Double.NaN : 100.0 * correct / labels.length;
+        return Predictions.compute(model, data, java.util.stream.IntStream.range(0, data.size()).toArray(), 256)
+                .accuracy();
     }
 
     /**
