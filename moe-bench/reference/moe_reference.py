@@ -205,22 +205,34 @@ def bench_layer(a, dev, out):
                           flush=True)
 
 
+class TrainSetup:
+    """The training step's model, optimizer, fixed batch and loss (shared by train and profile)."""
+
+    def __init__(self, a, dev):
+        torch.manual_seed(5)
+        self.w = (a.width, 2 * a.width, 4 * a.width)
+        self.k, self.e = int(a.topk.split(",")[-1]), int(a.experts.split(",")[0])
+        self.b = int(a.batch.split(",")[-1])
+        self.model = MoeCnn(self.w, self.e, self.k, a.variant.split(",")[0]).to(dev).train()
+        self.opt = torch.optim.SGD(self.model.parameters(), lr=0.01, momentum=0.9)
+        self.x = torch.randn(self.b, 3, 32, 32, device=dev)
+        self.y = torch.randint(0, 10, (self.b,), device=dev)
+        self.layers = [self.model.moe2, self.model.moe3]
+
+    def loss(self, pred):
+        layers = self.layers
+        loss = F.cross_entropy(pred, self.y)
+        return loss + 1e-2 * sum(balance_loss(m) for m in layers) / 2 + 1e-3 * sum(z_loss(m) for m in layers) / 2
+
+
 def bench_train(a, dev, out):
-    torch.manual_seed(5)
-    w = (a.width, 2 * a.width, 4 * a.width)
-    k, e, b = int(a.topk.split(",")[-1]), int(a.experts.split(",")[0]), int(a.batch.split(",")[-1])
-    model = MoeCnn(w, e, k, a.variant.split(",")[0]).to(dev).train()
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    x = torch.randn(b, 3, 32, 32, device=dev)
-    y = torch.randint(0, 10, (b,), device=dev)
-    layers = [model.moe2, model.moe3]
+    t = TrainSetup(a, dev)
+    model, opt, x, w, k, e, b = t.model, t.opt, t.x, t.w, t.k, t.e, t.b
     p0 = next(model.parameters())
 
     def step():
         opt.zero_grad(set_to_none=True)
-        pred = model(x)
-        loss = F.cross_entropy(pred, y)
-        loss = loss + 1e-2 * sum(balance_loss(m) for m in layers) / 2 + 1e-3 * sum(z_loss(m) for m in layers) / 2
+        loss = t.loss(model(x))
         loss.backward()
         opt.step()
         return loss.item() + p0.reshape(-1)[0].item()
@@ -247,14 +259,8 @@ def profile_train(a, dev, out):
     (PREFIX.<phase>.<step>.json, the legacy profiler as DJL's) for moe-bench/profile_ops.py.
     """
     import resource
-    torch.manual_seed(5)
-    w = (a.width, 2 * a.width, 4 * a.width)
-    k, e, b = int(a.topk.split(",")[-1]), int(a.experts.split(",")[0]), int(a.batch.split(",")[-1])
-    model = MoeCnn(w, e, k, a.variant.split(",")[0]).to(dev).train()
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    x = torch.randn(b, 3, 32, 32, device=dev)
-    y = torch.randint(0, 10, (b,), device=dev)
-    layers = [model.moe2, model.moe3]
+    setup = TrainSetup(a, dev)
+    model, opt, x = setup.model, setup.opt, setup.x
 
     def phases(t=None, trace=None):
         """One step; t receives the phase times (ms), trace=(prefix, i) profiles each phase."""
@@ -277,8 +283,7 @@ def profile_train(a, dev, out):
         pred = model(x)
         end("forward")
         begin()
-        loss = F.cross_entropy(pred, y)
-        loss = loss + 1e-2 * sum(balance_loss(m) for m in layers) / 2 + 1e-3 * sum(z_loss(m) for m in layers) / 2
+        loss = setup.loss(pred)
         loss.item()
         end("loss")
         begin()

@@ -324,11 +324,7 @@ public final class FusedSgd extends Optimizer {
          * @return a copy with that multiplier
          */
         public Group withLearningRateMultiplier(float multiplier) {
-            Preconditions.checkArgument(
-                    multiplier >= 0f && Float.isFinite(multiplier),
-                    "learning-rate multiplier of group %s (%s) must be finite and >= 0",
-                    name,
-                    multiplier);
+            checkSetting("learning-rate multiplier", multiplier);
             return new Group(name, parameterIds, multiplier, weightDecay, clipGrad);
         }
 
@@ -338,11 +334,7 @@ public final class FusedSgd extends Optimizer {
          * @return a copy with that decay
          */
         public Group withWeightDecay(float decay) {
-            Preconditions.checkArgument(
-                    decay >= 0f && Float.isFinite(decay),
-                    "weight decay of group %s (%s) must be finite and >= 0",
-                    name,
-                    decay);
+            checkSetting("weight decay", decay);
             return new Group(name, parameterIds, learningRateMultiplier, decay, clipGrad);
         }
 
@@ -352,12 +344,17 @@ public final class FusedSgd extends Optimizer {
          * @return a copy with that clip
          */
         public Group withClipGrad(float clip) {
-            Preconditions.checkArgument(
-                    clip >= 0f && Float.isFinite(clip),
-                    "gradient clip of group %s (%s) must be finite and >= 0",
-                    name,
-                    clip);
+            checkSetting("gradient clip", clip);
             return new Group(name, parameterIds, learningRateMultiplier, weightDecay, clip);
+        }
+
+        private void checkSetting(String setting, float value) {
+            Preconditions.checkArgument(
+                    value >= 0f && Float.isFinite(value),
+                    "%s of group %s (%s) must be finite and >= 0",
+                    setting,
+                    name,
+                    value);
         }
 
         /** @return the group's name */
