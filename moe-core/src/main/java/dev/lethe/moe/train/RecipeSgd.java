@@ -73,6 +73,14 @@ final class RecipeSgd extends Optimizer {
         } finally {
             temporaries.forEach(NDArray::close);
         }
+        // the parameter's own gradient accumulates over backward passes on the PyTorch engine and
+        // the trainer does not reset it (DJL's built-in optimizers do it in their native update):
+        // without this, step t would use the sum of every gradient so far
+        if (weight.hasGradient()) {
+            try (NDArray accumulated = weight.getGradient()) {
+                accumulated.subi(accumulated);
+            }
+        }
     }
 
     private static NDArray keep(java.util.List<NDArray> temporaries, NDArray array) {

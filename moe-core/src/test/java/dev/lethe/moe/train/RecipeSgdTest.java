@@ -56,6 +56,29 @@ class RecipeSgdTest {
         }
     }
 
+    /** A defect: the gradients of the PyTorch engine added up over steps, so step t used their sum. */
+    @Test
+    void step_throughTrainer_usesEachStepsGradientAlone() {
+        RecipeSgd sgd = new RecipeSgd(Tracker.fixed(0f), 0f, false, false, id -> new RecipeSgd.Group(1f, 0f, 0f));
+        try (ai.djl.Model model = ai.djl.Model.newInstance("sgd"); NDManager manager = NDManager.newBaseManager()) {
+            model.setBlock(ai.djl.nn.core.Linear.builder().setUnits(2).build());
+            try (ai.djl.training.Trainer trainer = model.newTrainer(
+                    new ai.djl.training.DefaultTrainingConfig(ai.djl.training.loss.Loss.l2Loss()).optOptimizer(sgd))) {
+                trainer.initialize(new ai.djl.ndarray.types.Shape(1, 3));
+                NDArray x = manager.ones(new ai.djl.ndarray.types.Shape(1, 3));
+                NDArray weight = model.getBlock().getParameters().get("weight").getArray();
+                for (int step = 0; step < 3; step++) {
+                    try (ai.djl.training.GradientCollector gc = trainer.newGradientCollector()) {
+                        gc.backward(trainer.forward(new ai.djl.ndarray.NDList(x)).head().sum());
+                    }
+                    // d sum(W x + b) / dW = 1 for each of the 2 x 3 weights, every step
+                    assertThat(weight.getGradient().sum().getFloat()).as("step %s", step).isEqualTo(6f);
+                    trainer.step();
+                }
+            }
+        }
+    }
+
     @Test
     void triangular_risesThenFalls() {
         TriangularTracker t = new TriangularTracker(1f, 0.1f, 10, 30);
