@@ -463,8 +463,10 @@ public final class ProvenanceLedger {
 
     /**
      * @return the ledger as compact JSON: {@code format}, {@code numClasses}, {@code origin},
-     *     {@code tensors} ([name, size, statistic] each), {@code units} and {@code events}
-     *     (tensor sets as ranges of indices, e.g. {@code "0-5,9"})
+     *     {@code tensors} ([characters shared with the previous name, rest of the name, size,
+     *     statistic] each), {@code units} and {@code events} (tensor sets as ranges of indices, e.g.
+     *     {@code "0-5,9"}); about 10 KB for a 10-class model of 350 tensors (DJL saves a model
+     *     property with {@code writeUTF}, which takes up to 64 KB)
      */
     public String toJson() {
         JsonObject o = new JsonObject();
@@ -472,9 +474,18 @@ public final class ProvenanceLedger {
         o.addProperty("numClasses", numClasses);
         o.addProperty("origin", origin.name());
         JsonArray tensors = new JsonArray();
+        String previous = "";
         for (int t = 0; t < names.size(); t++) {
+            // front coding: the length of the prefix shared with the previous name, then the rest
+            String name = names.get(t);
+            int common = 0;
+            while (common < Math.min(previous.length(), name.length()) && previous.charAt(common) == name.charAt(common)) {
+                common++;
+            }
+            previous = name;
             JsonArray a = new JsonArray();
-            a.add(names.get(t));
+            a.add(common);
+            a.add(name.substring(common));
             a.add(sizes[t]);
             a.add(statistic[t] ? 1 : 0);
             tensors.add(a);
@@ -510,11 +521,16 @@ public final class ProvenanceLedger {
             JsonArray tensors = required(o, "tensors").getAsJsonArray();
             long[] sizes = new long[tensors.size()];
             boolean[] stats = new boolean[tensors.size()];
+            String previous = "";
             for (int t = 0; t < tensors.size(); t++) {
                 JsonArray a = tensors.get(t).getAsJsonArray();
-                names.add(a.get(0).getAsString());
-                sizes[t] = a.get(1).getAsLong();
-                stats[t] = a.get(2).getAsInt() == 1;
+                int common = a.get(0).getAsInt();
+                Preconditions.checkArgument(
+                        common >= 0 && common <= previous.length(), "tensor %s shares %s characters with a shorter name", t, common);
+                previous = previous.substring(0, common) + a.get(1).getAsString();
+                names.add(previous);
+                sizes[t] = a.get(2).getAsLong();
+                stats[t] = a.get(3).getAsInt() == 1;
             }
             List<String> units = new ArrayList<>();
             required(o, "units").getAsJsonArray().forEach(e -> units.add(e.getAsString()));
