@@ -102,7 +102,8 @@ public final class UnlearningResult {
 
     /**
      * @return what kind of removal the method does ({@link Removal#SUPPRESS} for the
-     *     expert-targeted method and the baselines, {@link Removal#RETRAIN} for the oracle)
+     *     expert-targeted method and the baselines, {@link Removal#EXACT} for {@link Method#EXACT},
+     *     {@link Removal#RETRAIN} for the oracle)
      */
     public Removal removal() {
         return removal;
