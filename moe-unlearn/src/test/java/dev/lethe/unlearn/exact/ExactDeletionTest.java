@@ -195,9 +195,15 @@ class ExactDeletionTest {
     }
 
     @Test
-    void plan_jsonRoundTrip_andRecordedInTheModel() {
+    void plan_jsonRoundTrip_andRecordedInTheModel(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
         assertThat(ExactPlan.fromJson(plan.toJson())).isEqualTo(plan);
         assertThat(ExactTraining.planOf(model)).contains(plan);
+        // plan and ledger are saved and loaded with the model
+        MoeResNet.save(model, tmp.resolve("exact"), Map.of());
+        try (Model loaded = MoeResNet.load(tmp.resolve("exact"))) {
+            assertThat(ExactTraining.planOf(loaded)).contains(plan);
+            assertThat(ProvenanceLedger.of(loaded)).isEqualTo(ProvenanceLedger.of(model));
+        }
         assertThat(plan.headEpochs()).isEqualTo(1);
         assertThatThrownBy(() -> ExactPlan.of(List.of())).hasMessage("publicClasses must name at least one class: the trunk is trained on them");
         // the ledger: a deletable class's experts depend on it and the public classes only
