@@ -2,6 +2,7 @@ package dev.lethe.moe;
 
 import dev.lethe.moe.loss.MoeLosses;
 
+import dev.lethe.moe.routing.ExpertAssignment;
 import dev.lethe.moe.routing.Routing;
 
 import ai.djl.Device;
@@ -59,6 +60,11 @@ import java.util.function.Consumer;
  * {@link #maskExpert(int, boolean)}, {@link #expert(int)}. A frozen expert runs in inference mode,
  * so its BatchNorm running statistics do not move either: it stays bit-identical through training.
  *
+ * <p>Class routing ({@link #setClassRouting}): when a training forward pass is given the labels
+ * (DJL's {@code Trainer.forward(data, labels)}), images are routed by their class to the experts
+ * an {@link ExpertAssignment} gives them, and an expert never receives gradient or statistics from
+ * an image of a class it does not own (see {@link #setClassRouting}).
+ *
  * <p>Build with {@link #builder()}.
  */
 public final class MoeBlock extends AbstractBlock {
@@ -78,6 +84,7 @@ public final class MoeBlock extends AbstractBlock {
     private final AtomicLong noiseStep = new AtomicLong();
     private final Map<Device, Routing> lastRouting = new ConcurrentHashMap<>();
     private final List<Consumer<Routing>> listeners = new CopyOnWriteArrayList<>();
+    private volatile ClassRouting classRouting;
 
     private MoeBlock(Builder builder) {
         super(VERSION);
@@ -112,6 +119,9 @@ public final class MoeBlock extends AbstractBlock {
             list.add(addChildBlock("expert" + i, expert));
         }
         experts = ImmutableList.copyOf(list);
+        if (builder.assignment != null) {
+            setClassRouting(builder.assignment, builder.teacherForcing);
+        }
     }
 
     /** @return a new builder */
@@ -240,6 +250,67 @@ public final class MoeBlock extends AbstractBlock {
     }
 
     /**
+     * Routes training images by their class: an image of class c goes to {@code
+     * assignment.expertOf(c)} (teacher forcing) with probability {@code teacherForcing}, otherwise
+     * to the router's top-1 choice. Applies only to training forward passes that are given the
+     * labels ({@code forward(parameterStore, data, labels, params)}, which DJL's {@code
+     * Trainer.forward(data, labels)} calls); without labels, and at inference, the router decides
+     * as usual. Needs top-1 routing.
+     *
+     * <p>Isolation: when the router sends an image to an expert its class does not own, that expert
+     * runs <em>detached</em> for the image: its parameters' gradient is stopped and it computes in
+     * inference mode (BatchNorm uses and keeps its running statistics). The gradient still flows
+     * through it to the layer's input, so the layers around learn to live with the router's
+     * mistakes, but an expert's parameters and statistics only ever learn from the classes that
+     * own it. Which positions ran detached is in the {@link Routing} ({@link Routing#isDetached}).
+     * No routing noise is added, and the choice of forced images is drawn from a generator seeded
+     * by the block's seed and the batch's labels alone: the same batch routes the same way, with no
+     * state carried from one pass to the next.
+     *
+     * <p>The router is not trained by this routing (the gate of a top-1 route is 1); train it to
+     * predict the assignment with a cross-entropy on its logits ({@code
+     * MoeTrainingLoss.Builder#optRouterSupervision}).
+     *
+     * @param assignment the expert of each class; its E must be this layer's
+     * @param teacherForcing the probability, in [0, 1], that a training image is routed by its
+     *     class rather than by the router
+     * @throws IllegalArgumentException if topK is not 1, E differs, or teacherForcing is outside
+     *     [0, 1]
+     */
+    public void setClassRouting(ExpertAssignment assignment, float teacherForcing) {
+        Preconditions.checkNotNull(assignment, "assignment must not be null");
+        Preconditions.checkArgument(
+                topK == 1, "class routing sends each image to one expert: topK (%s) must be 1", topK);
+        Preconditions.checkArgument(
+                assignment.numExperts() == numExperts,
+                "the assignment is for %s experts but the layer has %s",
+                assignment.numExperts(),
+                numExperts);
+        Preconditions.checkArgument(
+                teacherForcing >= 0f && teacherForcing <= 1f,
+                "teacherForcing (%s) must be in [0, 1]",
+                teacherForcing);
+        classRouting = new ClassRouting(assignment, teacherForcing);
+    }
+
+    /** Turns class routing off: training routes by the router again. */
+    public void clearClassRouting() {
+        classRouting = null;
+    }
+
+    /** @return the class routing's assignment, if class routing is on */
+    public Optional<ExpertAssignment> classRouting() {
+        ClassRouting cr = classRouting;
+        return cr == null ? Optional.empty() : Optional.of(cr.assignment);
+    }
+
+    /** @return the teacher-forcing probability of class routing (0 when it is off) */
+    public float getTeacherForcing() {
+        ClassRouting cr = classRouting;
+        return cr == null ? 0f : cr.teacherForcing;
+    }
+
+    /**
      * The routing of the most recent forward pass on any device (the only one on a single device).
      * Its NDArray views are only valid while that batch's manager is open.
      *
@@ -300,6 +371,20 @@ public final class MoeBlock extends AbstractBlock {
     @Override
     public Shape[] getOutputShapes(Shape[] inputShapes) {
         return experts.get(0).getOutputShapes(inputShapes);
+    }
+
+    /** A training pass given the labels: class routing when it is on, else the usual routing. */
+    @Override
+    protected NDList forwardInternal(
+            ParameterStore parameterStore,
+            NDList inputs,
+            NDList labels,
+            PairList<String, Object> params) {
+        ClassRouting cr = classRouting;
+        if (cr == null || labels == null || labels.isEmpty()) {
+            return forwardInternal(parameterStore, inputs, true, params);
+        }
+        return forwardByClass(parameterStore, inputs.singletonOrThrow(), labels.head(), cr);
     }
 
     @Override
@@ -565,6 +650,79 @@ public final class MoeBlock extends AbstractBlock {
         }
     }
 
+    /**
+     * The class-routed training pass (see {@link #setClassRouting}): top-1, no noise; each expert
+     * runs once on the images it owns (training mode unless frozen) and once, detached and in
+     * inference mode, on the images the router sent it from other classes.
+     */
+    private NDList forwardByClass(ParameterStore parameterStore, NDArray x, NDArray labels, ClassRouting cr) {
+        NDManager manager = x.getManager();
+        int batch = Math.toIntExact(x.getShape().get(0));
+        long[] y = labels.toType(DataType.INT64, false).toLongArray();
+        Preconditions.checkArgument(
+                y.length == batch, "labels has %s elements but the batch has %s images", y.length, batch);
+        NDArray logits = router.forward(parameterStore, new NDList(x), true).singletonOrThrow();
+        NDArray selectLogits = logits;
+        if (anyMasked()) {
+            float[] mask = new float[numExperts];
+            for (int e = 0; e < numExperts; e++) {
+                mask[e] = masked[e] ? MASKED_LOGIT : 0f;
+            }
+            selectLogits = selectLogits.add(manager.create(mask));
+        }
+        NDArray probabilities = selectLogits.softmax(1);
+        long[] choice = probabilities.argMax(1).toLongArray();
+        SplittableRandom random =
+                new SplittableRandom(seed * 0x9E3779B97F4A7C15L + Arrays.hashCode(y));
+        long[] chosen = new long[batch];
+        boolean[] detached = new boolean[batch];
+        // the detached run of expert e is a virtual expert E + e of the dispatch
+        long[] virtual = new long[batch];
+        for (int b = 0; b < batch; b++) {
+            Preconditions.checkArgument(
+                    y[b] >= 0 && y[b] < cr.assignment.numClasses(),
+                    "label %s of image %s has no expert: the class routing assigns %s classes",
+                    y[b],
+                    b,
+                    cr.assignment.numClasses());
+            int own = cr.assignment.expertOf((int) y[b]);
+            boolean forced = cr.teacherForcing >= 1f || random.nextDouble() < cr.teacherForcing;
+            chosen[b] = forced ? own : choice[b];
+            detached[b] = chosen[b] != own;
+            virtual[b] = chosen[b] + (detached[b] ? numExperts : 0);
+        }
+        ParameterStore detachedStore = new DetachedParameterStore(parameterStore, manager);
+        NDArray gates = manager.ones(new Shape(batch, 1));
+        NDArray out =
+                dispatch(
+                        x,
+                        virtual,
+                        gates,
+                        2 * numExperts,
+                        Dispatch.SPARSE,
+                        (v, rows) -> v < numExperts
+                                ? runExpert(parameterStore, v, rows, true)
+                                : experts.get(v - numExperts).forward(detachedStore, new NDList(rows), false).singletonOrThrow());
+        float[] gateValues = new float[batch];
+        Arrays.fill(gateValues, 1f);
+        Routing routing =
+                new Routing(
+                        numExperts,
+                        1,
+                        true,
+                        chosen,
+                        gateValues,
+                        logits,
+                        probabilities,
+                        gates,
+                        detached);
+        lastRouting.put(x.getDevice(), routing);
+        for (Consumer<Routing> listener : listeners) {
+            listener.accept(routing);
+        }
+        return new NDList(out);
+    }
+
     private NDArray runExpert(ParameterStore store, int e, NDArray rows, boolean training) {
         Block expert = experts.get(e);
         boolean expertTraining = training && !isFrozen(expert);
@@ -657,6 +815,17 @@ public final class MoeBlock extends AbstractBlock {
                 + ")";
     }
 
+    /** The class routing in force: an assignment and a teacher-forcing probability. */
+    private static final class ClassRouting {
+        final ExpertAssignment assignment;
+        final float teacherForcing;
+
+        ClassRouting(ExpertAssignment assignment, float teacherForcing) {
+            this.assignment = assignment;
+            this.teacherForcing = teacherForcing;
+        }
+    }
+
     /** Builds a {@link MoeBlock}. Required: numExperts and an expert factory. */
     public static final class Builder {
 
@@ -671,6 +840,8 @@ public final class MoeBlock extends AbstractBlock {
         private boolean cosineRouter;
         private boolean detachRouterInput = true;
         private long seed;
+        private ExpertAssignment assignment;
+        private float teacherForcing;
 
         Builder() {}
 
@@ -811,6 +982,21 @@ public final class MoeBlock extends AbstractBlock {
          */
         public Builder optSeed(long seed) {
             this.seed = seed;
+            return this;
+        }
+
+        /**
+         * Turns on class routing from the start (see {@link MoeBlock#setClassRouting}). Default
+         * off.
+         *
+         * @param assignment the expert of each class
+         * @param teacherForcing the probability that a training image is routed by its class, in
+         *     [0, 1]
+         * @return this builder
+         */
+        public Builder optClassRouting(ExpertAssignment assignment, float teacherForcing) {
+            this.assignment = Preconditions.checkNotNull(assignment, "assignment must not be null");
+            this.teacherForcing = teacherForcing;
             return this;
         }
 

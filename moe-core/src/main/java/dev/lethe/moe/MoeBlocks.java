@@ -72,6 +72,25 @@ public final class MoeBlocks {
     }
 
     /**
+     * Whether a block trains nothing: none of its parameters requires a gradient, the {@linkplain
+     * #isFixed fixed} ones aside (a block without parameters counts as frozen). {@link
+     * dev.lethe.moe.model.MoeResNet} and {@link SharedExpertMoe} run such blocks in inference mode
+     * even in training passes, so their BatchNorm statistics stay as they are.
+     *
+     * @param block the block
+     * @return true if no parameter of it can train
+     */
+    public static boolean isFrozen(Block block) {
+        for (Pair<String, Parameter> pair : block.getParameters()) {
+            Parameter p = pair.getValue();
+            if (!isFixed(p) && p.requiresGradient()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
      * Whether a parameter is never trained: a BatchNorm running statistic, or a constant computed
      * from data, which by convention has a name starting with {@code fixed} (e.g. the filters of
      * {@link dev.lethe.moe.model.PatchWhitening}).

@@ -44,6 +44,7 @@ public final class AuditRecord {
     private final String libraryVersion;
     private final Removal removal;
     private final DataIdentity data;
+    private final ProvenanceReport provenance;
 
     private AuditRecord(
             Map<String, String> before,
@@ -52,7 +53,8 @@ public final class AuditRecord {
             long seed,
             String libraryVersion,
             Removal removal,
-            DataIdentity data) {
+            DataIdentity data,
+            ProvenanceReport provenance) {
         this.before = ImmutableMap.copyOf(before);
         this.after = ImmutableMap.copyOf(after);
         List<String> diff = new ArrayList<>();
@@ -67,6 +69,7 @@ public final class AuditRecord {
         this.libraryVersion = libraryVersion;
         this.removal = removal;
         this.data = data;
+        this.provenance = provenance;
     }
 
     /** The record of a run of this library. */
@@ -76,8 +79,9 @@ public final class AuditRecord {
             String configuration,
             long seed,
             Removal removal,
-            DataIdentity data) {
-        return new AuditRecord(before, after, configuration, seed, libraryVersion(), removal, data);
+            DataIdentity data,
+            ProvenanceReport provenance) {
+        return new AuditRecord(before, after, configuration, seed, libraryVersion(), removal, data, provenance);
     }
 
     /**
@@ -138,6 +142,14 @@ public final class AuditRecord {
         return Optional.ofNullable(removal);
     }
 
+    /**
+     * @return what the run did to the class's influence by the provenance ledger (empty in
+     *     records of versions that did not write it)
+     */
+    public Optional<ProvenanceReport> provenance() {
+        return Optional.ofNullable(provenance);
+    }
+
     /** @return the data used (empty in records of versions that did not write it) */
     public Optional<DataIdentity> data() {
         return Optional.ofNullable(data);
@@ -182,6 +194,9 @@ public final class AuditRecord {
         if (data != null) {
             o.add("data", data.toJson());
         }
+        if (provenance != null) {
+            o.add("provenance", provenance.toJson());
+        }
         JsonArray names = new JsonArray();
         changed.forEach(names::add);
         o.add("changedParameters", names);
@@ -223,6 +238,7 @@ public final class AuditRecord {
         }
         JsonElement removal = json.get("removal");
         JsonElement data = json.get("data");
+        JsonElement provenance = json.get("provenance");
         JsonElement configuration = json.get("configuration");
         Preconditions.checkArgument(configuration != null, "the audit record has no field 'configuration'");
         return new AuditRecord(
@@ -232,7 +248,8 @@ public final class AuditRecord {
                 field(json, "seed").getAsLong(),
                 field(json, "libraryVersion").getAsString(),
                 removal == null || removal.isJsonNull() ? null : Removal.valueOf(removal.getAsString()),
-                data == null || data.isJsonNull() ? null : DataIdentity.fromJson(data.getAsJsonObject()));
+                data == null || data.isJsonNull() ? null : DataIdentity.fromJson(data.getAsJsonObject()),
+                provenance == null || provenance.isJsonNull() ? null : ProvenanceReport.fromJson(provenance.getAsJsonObject()));
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.lethe.unlearn;
 
+import dev.lethe.unlearn.method.ExactDeletion;
 import dev.lethe.unlearn.method.ExpertTargeted;
 import dev.lethe.unlearn.method.FineTune;
 import dev.lethe.unlearn.method.GradientAscent;
@@ -29,7 +30,14 @@ public enum Method {
     /** Gradient ascent on the forget images (Thudi et al. 2022; "GA"). */
     GRADIENT_ASCENT(new GradientAscent()),
     /** Train forget images towards random other labels, with retain images ("RL"). */
-    RANDOM_LABELS(new RandomLabels());
+    RANDOM_LABELS(new RandomLabels()),
+    /**
+     * Exact deletion for a model trained by {@code ExactTraining}: reset the class's experts and
+     * retrain the routers and head without it, so that the model is bit for bit one trained without
+     * the class; refuses, naming the tensors, where the provenance ledger does not allow it. See
+     * {@link ExactDeletion}.
+     */
+    EXACT(new ExactDeletion());
 
     private final UnlearningMethod strategy;
 

@@ -47,6 +47,13 @@ import java.util.function.Supplier;
  * off), for {@code epochs} passes over the forget images. Everything outside the scope stays
  * bit-identical. These defaults were chosen on CIFAR-10's validation split (docs/RESULTS.md).
  *
+ * <p>{@link Method#EXACT} deletes a class exactly from a model trained by {@link
+ * dev.lethe.unlearn.exact.ExactTraining}: the result is bit for bit that training's model without
+ * the class; it refuses, naming the tensors, where the model's provenance ledger does not allow it.
+ * Every result states, by the provenance ledgers of the models before and after, which tensors the
+ * class's data touched, which were re-derived without it and which still carry it ({@link
+ * UnlearningResult#provenance()}).
+ *
  * <p>A thin facade: the settings are one immutable {@link UnlearningSettings} value ({@link
  * #settings()}, {@link #withSettings}); each method is a class of {@code dev.lethe.unlearn.method}
  * named by {@link Method}. Immutable: every {@code opt…} returns a copy and checks its value at

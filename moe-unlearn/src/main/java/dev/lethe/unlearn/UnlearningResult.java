@@ -48,6 +48,7 @@ public final class UnlearningResult {
     private final double firstLoss;
     private final double lastLoss;
     private final AuditRecord audit;
+    private final ProvenanceReport provenance;
 
     private UnlearningResult(Builder b) {
         status = b.status;
@@ -69,6 +70,7 @@ public final class UnlearningResult {
         firstLoss = b.firstLoss;
         lastLoss = b.lastLoss;
         audit = b.audit;
+        provenance = b.provenance;
     }
 
     static Builder builder() {
@@ -100,7 +102,8 @@ public final class UnlearningResult {
 
     /**
      * @return what kind of removal the method does ({@link Removal#SUPPRESS} for the
-     *     expert-targeted method and the baselines, {@link Removal#RETRAIN} for the oracle)
+     *     expert-targeted method and the baselines, {@link Removal#EXACT} for {@link Method#EXACT},
+     *     {@link Removal#RETRAIN} for the oracle)
      */
     public Removal removal() {
         return removal;
@@ -176,6 +179,15 @@ public final class UnlearningResult {
         return lastLoss;
     }
 
+    /**
+     * @return what the run did to the class's influence, by the provenance ledger: the tensors its
+     *     data touched, those re-derived without it and those that still carry it (empty when
+     *     nothing was done; a report that says so when the model records no ledger)
+     */
+    public Optional<ProvenanceReport> provenance() {
+        return Optional.ofNullable(provenance);
+    }
+
     /** @return the audit record */
     public AuditRecord audit() {
         return audit;
@@ -211,6 +223,9 @@ public final class UnlearningResult {
         if (oracle != null) {
             sb.append(oracle).append('\n');
         }
+        if (provenance != null) {
+            sb.append(provenance.toTable());
+        }
         if (selection != null) {
             sb.append(selection.toTable());
         }
@@ -243,6 +258,9 @@ public final class UnlearningResult {
         }
         if (oracle != null) {
             o.add("oracle", oracle.toJson());
+        }
+        if (provenance != null) {
+            o.add("provenance", provenance.toJson());
         }
         if (audit != null) {
             o.add("audit", audit.toJson());
@@ -281,6 +299,7 @@ public final class UnlearningResult {
         private double firstLoss = Double.NaN;
         private double lastLoss = Double.NaN;
         private AuditRecord audit;
+        private ProvenanceReport provenance;
 
         Builder status(Status status, String message) {
             this.status = status;
@@ -334,6 +353,11 @@ public final class UnlearningResult {
 
         Builder audit(AuditRecord audit) {
             this.audit = audit;
+            return this;
+        }
+
+        Builder provenance(ProvenanceReport provenance) {
+            this.provenance = provenance;
             return this;
         }
 

@@ -5,22 +5,28 @@ import com.google.common.base.Preconditions;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import dev.lethe.moe.MoeBlocks;
+import dev.lethe.moe.provenance.ProvenanceLedger;
 import dev.lethe.unlearn.data.DataIdentity;
 import dev.lethe.unlearn.data.LabeledData;
 import dev.lethe.unlearn.method.UnlearningContext;
 import dev.lethe.unlearn.method.UnlearningMethod;
 import dev.lethe.unlearn.method.UnlearningOutcome;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * One run of an {@link Unlearner}, the same for every method: checks the request, reports a class
  * already forgotten, hashes the parameters, runs the method's strategy in an {@link
  * UnlearningContext} (restoring the original if it fails), and builds the result and its audit
- * record.
+ * record. It keeps the model's provenance ledger true: a method that changes tensors without
+ * recording it in the ledger (the gradient-step methods) gets the change recorded conservatively
+ * ({@link ProvenanceLedger#withEdit}), and the {@link ProvenanceReport} compares the ledgers before
+ * and after.
  */
 final class UnlearningRun {
 
@@ -82,18 +88,23 @@ final class UnlearningRun {
         double seconds = (System.nanoTime() - start) / 1e9;
         Model after = outcome.model();
         after.setProperty(Unlearner.FORGOTTEN_PROPERTY, join(allForgotten));
-        JsonObject provenance = configuration.deepCopy();
+        Optional<ProvenanceLedger> ledgerBefore = ProvenanceLedger.of(model);
+        Map<String, String> hashesAfter = AuditRecord.hashes(after.getBlock());
+        recordUntracedEdit(ledgerBefore, after, hashesBefore, hashesAfter, data, forgetClass, forgotten, settings);
+        ProvenanceReport provenance = ProvenanceReport.of(forgetClass, ledgerBefore, ProvenanceLedger.of(after));
+        JsonObject configurationJson = configuration.deepCopy();
         for (Map.Entry<String, JsonElement> e : outcome.details().entrySet()) {
-            provenance.add(e.getKey(), e.getValue());
+            configurationJson.add(e.getKey(), e.getValue());
         }
         AuditRecord audit =
                 AuditRecord.of(
                         hashesBefore,
-                        AuditRecord.hashes(after.getBlock()),
-                        provenance.toString(),
+                        hashesAfter,
+                        configurationJson.toString(),
                         settings.seed(),
                         strategy.removal(),
-                        identity);
+                        identity,
+                        provenance);
         String warning =
                 outcome.selection()
                         .filter(s -> !s.isClassSpecific())
@@ -109,7 +120,47 @@ final class UnlearningRun {
                 .training(seconds, outcome.steps(), outcome.imagesSeen(), outcome.firstLoss(), outcome.lastLoss())
                 .parameters(outcome.trainableParameters(), MoeBlocks.countParameters(after.getBlock()))
                 .audit(audit)
+                .provenance(provenance)
                 .build();
+    }
+
+    /**
+     * When the method changed tensors but left the model's ledger as it was (it edits by gradient
+     * steps without tracing them), records the change conservatively: each changed tensor as
+     * reached by every class of the run's data.
+     */
+    private static void recordUntracedEdit(
+            Optional<ProvenanceLedger> before,
+            Model after,
+            Map<String, String> hashesBefore,
+            Map<String, String> hashesAfter,
+            LabeledData data,
+            int forgetClass,
+            List<Integer> forgottenBefore,
+            UnlearningSettings settings) {
+        if (before.isEmpty()) {
+            return;
+        }
+        Optional<ProvenanceLedger> now = ProvenanceLedger.of(after);
+        if (now.isPresent() && !now.get().equals(before.get())) {
+            return;
+        }
+        List<String> changed = new ArrayList<>();
+        for (Map.Entry<String, String> e : hashesAfter.entrySet()) {
+            if (!e.getValue().equals(hashesBefore.get(e.getKey()))) {
+                changed.add(e.getKey());
+            }
+        }
+        if (changed.isEmpty()) {
+            return;
+        }
+        List<Integer> classes = new ArrayList<>();
+        for (int c = 0; c < data.numClasses(); c++) {
+            if ((c == forgetClass || !forgottenBefore.contains(c)) && data.indicesOf(c).length > 0) {
+                classes.add(c);
+            }
+        }
+        before.get().withEdit(changed, classes, "unlearning " + settings.method()).writeTo(after);
     }
 
     private static String join(List<Integer> ids) {

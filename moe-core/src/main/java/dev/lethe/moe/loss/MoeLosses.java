@@ -1,6 +1,7 @@
 package dev.lethe.moe.loss;
 
 import dev.lethe.moe.ScalarOps;
+import dev.lethe.moe.routing.ExpertAssignment;
 import dev.lethe.moe.routing.Routing;
 
 import ai.djl.ndarray.NDArray;
@@ -120,6 +121,49 @@ public final class MoeLosses {
                 rows.matMul(q).div(manager.create(presentCounts).reshape(present, 1));
         NDArray conditional = entropyRows(classMeans).mean();
         return conditional.sub(overall);
+    }
+
+    /**
+     * Router supervision for class routing: the cross-entropy between the router's softmax and the
+     * expert the {@link ExpertAssignment} gives each image's class,
+     *
+     * <pre>
+     *   - mean_b log softmax(logits_b)[expertOf(y_b)]
+     * </pre>
+     *
+     * <p>so that the router, which decides at inference, learns to send each class where teacher
+     * forcing sent it in training. The logits are those before masking and noise.
+     *
+     * @param routing the routing of one forward pass (with NDArray views)
+     * @param labels the class of each image, shape (B), any numeric type
+     * @param assignment the expert of each class
+     * @return the scalar loss (log E for a router that has learnt nothing, 0 for a certain one)
+     */
+    public static NDArray routerSupervision(Routing routing, NDArray labels, ExpertAssignment assignment) {
+        Preconditions.checkNotNull(assignment, "assignment must not be null");
+        NDArray logits = requireViews(routing).logits();
+        Preconditions.checkArgument(
+                labels.size() == routing.batchSize(),
+                "labels has %s elements but the routing has %s images",
+                labels.size(),
+                routing.batchSize());
+        Preconditions.checkArgument(
+                assignment.numExperts() == routing.numExperts(),
+                "the assignment is for %s experts but the layer has %s",
+                assignment.numExperts(),
+                routing.numExperts());
+        long[] y = labels.toType(DataType.INT64, false).toLongArray();
+        long[] target = new long[y.length];
+        for (int b = 0; b < y.length; b++) {
+            Preconditions.checkArgument(
+                    y[b] >= 0 && y[b] < assignment.numClasses(),
+                    "label %s has no expert: the assignment covers %s classes",
+                    y[b],
+                    assignment.numClasses());
+            target[b] = assignment.expertOf((int) y[b]);
+        }
+        NDArray oneHot = logits.getManager().create(target).oneHot(routing.numExperts());
+        return logits.logSoftmax(1).mul(oneHot).sum(new int[] {1}).mean().neg();
     }
 
     private static NDArray entropy(NDArray p) {

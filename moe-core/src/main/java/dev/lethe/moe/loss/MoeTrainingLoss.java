@@ -21,9 +21,11 @@ import java.util.Map;
  *
  * <pre>
  *   L = task + balance * mean_l LB_l + zLoss * mean_l Z_l + mutualInformation * mean_l MI_l
+ *            + routerSupervision * mean_l' RS_l'
  * </pre>
  *
- * <p>over the MoE layers l, from the routing of the forward pass that produced the predictions
+ * <p>over the MoE layers l (RS over the layers l' with class routing, {@link
+ * MoeLosses#routerSupervision}), from the routing of the forward pass that produced the predictions
  * (see {@link MoeLosses} for each term). The unweighted values of the last evaluation are readable
  * with {@link #lastValues()}.
  *
@@ -40,6 +42,7 @@ public final class MoeTrainingLoss extends Loss {
     private final float zLoss;
     private final float mutualInformation;
     private final float temperature;
+    private final float routerSupervision;
     private volatile Map<String, Float> lastValues = ImmutableMap.of();
 
     private MoeTrainingLoss(Builder builder) {
@@ -50,6 +53,7 @@ public final class MoeTrainingLoss extends Loss {
         zLoss = builder.zLoss;
         mutualInformation = builder.mutualInformation;
         temperature = builder.temperature;
+        routerSupervision = builder.routerSupervision;
         Preconditions.checkArgument(
                 !layers.isEmpty(), "the model has no MoeBlock; use the task loss alone");
     }
@@ -78,10 +82,15 @@ public final class MoeTrainingLoss extends Loss {
         return mutualInformation;
     }
 
+    /** @return the weight of the router supervision of class-routed layers (0 = off) */
+    public float getRouterSupervision() {
+        return routerSupervision;
+    }
+
     /**
      * The unweighted values of the last {@link #evaluate}: {@code task}, {@code balance}, {@code
-     * zLoss}, and {@code mutualInformation} when enabled (each averaged over MoE layers), and
-     * {@code total}.
+     * zLoss}, {@code mutualInformation} and {@code routerSupervision} when enabled (each averaged
+     * over MoE layers), and {@code total}.
      *
      * @return an immutable map, empty before the first evaluation
      */
@@ -96,6 +105,8 @@ public final class MoeTrainingLoss extends Loss {
         NDArray lb = null;
         NDArray z = null;
         NDArray mi = null;
+        NDArray rs = null;
+        int supervised = 0;
         for (MoeBlock layer : layers) {
             Routing routing =
                     layer.lastRouting(predictions.head().getDevice())
@@ -111,7 +122,16 @@ public final class MoeTrainingLoss extends Loss {
             if (mutualInformation > 0f) {
                 mi = accumulate(mi, MoeLosses.mutualInformation(routing, labels.head(), temperature));
             }
+            if (routerSupervision > 0f && layer.classRouting().isPresent()) {
+                rs = accumulate(rs, MoeLosses.routerSupervision(routing, labels.head(), layer.classRouting().get()));
+                supervised++;
+            }
         }
+        Preconditions.checkState(
+                routerSupervision == 0f || supervised > 0,
+                "routerSupervision (%s) needs class routing on the MoE layers (MoeBlock.setClassRouting);"
+                        + " none has it",
+                routerSupervision);
         int n = layers.size();
         lb = ScalarOps.div(lb, n);
         z = ScalarOps.div(z, n);
@@ -124,6 +144,11 @@ public final class MoeTrainingLoss extends Loss {
             mi = ScalarOps.div(mi, n);
             values.put("mutualInformation", mi.getFloat());
             total = total.add(ScalarOps.mul(mi, mutualInformation));
+        }
+        if (rs != null) {
+            rs = ScalarOps.div(rs, supervised);
+            values.put("routerSupervision", rs.getFloat());
+            total = total.add(ScalarOps.mul(rs, routerSupervision));
         }
         values.put("total", total.getFloat());
         lastValues = values.build();
@@ -142,6 +167,7 @@ public final class MoeTrainingLoss extends Loss {
         private float zLoss = 1e-3f;
         private float mutualInformation;
         private float temperature = 0.5f;
+        private float routerSupervision;
 
         Builder(Loss task, Block model) {
             this.task = Preconditions.checkNotNull(task, "task loss must not be null");
@@ -182,6 +208,19 @@ public final class MoeTrainingLoss extends Loss {
                     "temperature (%s) must be finite and > 0",
                     temperature);
             this.temperature = temperature;
+            return this;
+        }
+
+        /**
+         * Trains the routers of class-routed layers to predict the expert of each image's class
+         * ({@link MoeLosses#routerSupervision}).
+         *
+         * @param weight weight of the router supervision, &gt;= 0; default 0 (off); 1 recommended
+         *     with class routing
+         * @return this builder
+         */
+        public Builder optRouterSupervision(float weight) {
+            this.routerSupervision = checkWeight("routerSupervision", weight);
             return this;
         }
 

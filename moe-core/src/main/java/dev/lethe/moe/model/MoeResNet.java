@@ -5,6 +5,7 @@ import dev.lethe.moe.MoeBlock;
 import dev.lethe.moe.Dispatch;
 import dev.lethe.moe.ConvExperts;
 import dev.lethe.moe.MoeBlocks;
+import dev.lethe.moe.SharedExpertMoe;
 
 import ai.djl.MalformedModelException;
 import ai.djl.Model;
@@ -22,6 +23,7 @@ import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.BatchNorm;
 import ai.djl.nn.pooling.Pool;
 import ai.djl.training.ParameterStore;
+import ai.djl.util.Pair;
 import ai.djl.util.PairList;
 import com.google.common.base.Preconditions;
 import com.google.common.collect.ImmutableList;
@@ -53,7 +55,15 @@ import java.util.Map;
  *
  * <p>An MoE stage is a {@link MoeBlock} of E residual experts ({@link ConvExperts#residual(int)})
  * with top-k routing; a dense stage is one residual block. Each further block of a stage (when
- * {@code blocksPerStage > 1}) is a dense residual block placed before it.
+ * {@code blocksPerStage > 1}) is a dense residual block placed before it. With {@link
+ * Config#sharedExpert()} an MoE stage also has a shared expert of the same form that every image
+ * goes through ({@link SharedExpertMoe}, DeepSeekMoE-style).
+ *
+ * <p>Training passes: the labels DJL gives a training pass ({@code Trainer.forward(data,
+ * labels)}) reach the MoE layers (for class routing, {@link MoeBlock#setClassRouting}); and each
+ * top-level part of the feature stack (a stage, an MoE layer, the stem) and the head whose
+ * parameters are all frozen runs in inference mode, so a frozen part's BatchNorm statistics do not
+ * move while the rest trains ({@link MoeBlocks#isFrozen}).
  *
  * <p>Cost: {@link Config#flopsPerImage()} gives the forward FLOPs per image (2 × multiply-adds of
  * the convolutions and the head, counting the k active experts). The default configuration —
@@ -119,8 +129,8 @@ public final class MoeResNet extends AbstractBlock implements EmbeddingClassifie
         return f.add(Pool.globalMaxPool2dBlock()).add(Blocks.batchFlattenBlock());
     }
 
-    private static MoeBlock moe(Config config, int stage, dev.lethe.moe.ExpertFactory experts) {
-        return MoeBlock.builder()
+    private static Block moe(Config config, int stage, dev.lethe.moe.ExpertFactory experts) {
+        MoeBlock routed = MoeBlock.builder()
                 .setNumExperts(config.numExperts)
                 .setExpertFactory(experts)
                 .optTopK(config.topK)
@@ -128,6 +138,7 @@ public final class MoeResNet extends AbstractBlock implements EmbeddingClassifie
                 .optNoise(config.noiseRatio, config.noiseFloor)
                 .optSeed(config.seed * 31 + stage)
                 .build();
+        return config.sharedExpert() ? new SharedExpertMoe(experts.create(config.numExperts), routed) : routed;
     }
 
     /**
@@ -216,8 +227,45 @@ public final class MoeResNet extends AbstractBlock implements EmbeddingClassifie
             NDList inputs,
             boolean training,
             PairList<String, Object> params) {
-        NDList embedding = features.forward(parameterStore, inputs, training, params);
-        return head.forward(parameterStore, embedding, training, params);
+        return run(parameterStore, inputs, null, training, params);
+    }
+
+    /** A training pass given the labels: they reach the MoE layers (class routing). */
+    @Override
+    protected NDList forwardInternal(
+            ParameterStore parameterStore,
+            NDList inputs,
+            NDList labels,
+            PairList<String, Object> params) {
+        return run(parameterStore, inputs, labels, true, params);
+    }
+
+    /** Runs the feature stack part by part, then the head; frozen parts in inference mode. */
+    private NDList run(
+            ParameterStore parameterStore,
+            NDList inputs,
+            NDList labels,
+            boolean training,
+            PairList<String, Object> params) {
+        NDList x = inputs;
+        for (Pair<String, Block> part : features.getChildren()) {
+            x = runPart(part.getValue(), parameterStore, x, labels, training, params);
+        }
+        return runPart(head, parameterStore, x, labels, training, params);
+    }
+
+    private static NDList runPart(
+            Block part,
+            ParameterStore parameterStore,
+            NDList x,
+            NDList labels,
+            boolean training,
+            PairList<String, Object> params) {
+        boolean mode = training && !MoeBlocks.isFrozen(part);
+        if (mode && labels != null) {
+            return part.forward(parameterStore, x, labels, params);
+        }
+        return part.forward(parameterStore, x, mode, params);
     }
 
     @Override
@@ -318,6 +366,7 @@ public final class MoeResNet extends AbstractBlock implements EmbeddingClassifie
         private long seed;
         private Style style;
         private float logitScale;
+        private boolean sharedExpert;
 
         private Config() {}
 
@@ -371,6 +420,11 @@ public final class MoeResNet extends AbstractBlock implements EmbeddingClassifie
             return logitScale == 0f ? 1f : logitScale;
         }
 
+        /** @return whether each MoE stage has a shared expert beside the routed ones (default false) */
+        public boolean sharedExpert() {
+            return sharedExpert;
+        }
+
         boolean isMoeStage(int stage) {
             for (int s : moeStages) {
                 if (s == stage) {
@@ -382,7 +436,7 @@ public final class MoeResNet extends AbstractBlock implements EmbeddingClassifie
 
         /**
          * @return forward FLOPs per 32×32 image (2 × multiply-adds of convolutions and head,
-         *     counting k experts per MoE stage; BatchNorm, ReLU and routing are not counted)
+         *     counting k experts per MoE stage, and the shared expert if any; BatchNorm, ReLU and routing are not counted)
          */
         public long flopsPerImage() {
             return style() == Style.FAST ? fastFlops() : resnetFlops();
@@ -399,10 +453,14 @@ public final class MoeResNet extends AbstractBlock implements EmbeddingClassifie
                 }
                 long block = 2 * hw * 9 * w * w;
                 macs += (blocksPerStage - 1) * block;
-                macs += (isMoeStage(stage) ? topK : 1) * block;
+                macs += (isMoeStage(stage) ? activeExperts() : 1) * block;
             }
             macs += (long) widths[2] * numClasses;
             return 2 * macs;
+        }
+
+        private int activeExperts() {
+            return topK + (sharedExpert ? 1 : 0);
         }
 
         private long fastFlops() {
@@ -413,7 +471,7 @@ public final class MoeResNet extends AbstractBlock implements EmbeddingClassifie
                 long w = widths[stage - 1];
                 long pooled = side / 2;
                 long block = side * side * 9 * in * w + blocksPerStage * pooled * pooled * 9 * w * w;
-                macs += (isMoeStage(stage) ? topK : 1) * block;
+                macs += (isMoeStage(stage) ? activeExperts() : 1) * block;
                 side = pooled;
                 in = w;
             }
@@ -447,6 +505,7 @@ public final class MoeResNet extends AbstractBlock implements EmbeddingClassifie
             c.seed = seed;
             c.style = style();
             c.logitScale = logitScale();
+            c.sharedExpert = sharedExpert;
             return c;
         }
 
@@ -624,6 +683,17 @@ public final class MoeResNet extends AbstractBlock implements EmbeddingClassifie
              */
             public T optSeed(long seed) {
                 c.seed = seed;
+                return self();
+            }
+
+            /**
+             * @param shared true to give every MoE stage a shared expert beside the E routed ones
+             *     ({@link SharedExpertMoe}); default false. Costs one more expert per image and per
+             *     MoE stage.
+             * @return this builder
+             */
+            public T optSharedExpert(boolean shared) {
+                c.sharedExpert = shared;
                 return self();
             }
 

@@ -28,6 +28,7 @@ public final class Routing {
     private final NDArray logits;
     private final NDArray probabilities;
     private final NDArray gates;
+    private final boolean[] detached;
 
     /**
      * A routing record as a {@link MoeBlock} makes it in its forward pass.
@@ -50,6 +51,39 @@ public final class Routing {
             NDArray logits,
             NDArray probabilities,
             NDArray gates) {
+        this(numExperts, topK, training, experts, gateValues, logits, probabilities, gates, null);
+    }
+
+    /**
+     * A routing record of a class-routed training pass ({@link MoeBlock#setClassRouting}), which
+     * also says which positions ran their expert detached: with its parameters' gradient stopped
+     * and in inference mode, because the expert does not belong to the image's class.
+     *
+     * @param numExperts E
+     * @param topK k
+     * @param training whether the pass ran in training mode
+     * @param experts the expert of each position {@code b * k + s}, length B * k
+     * @param gateValues the renormalised gate of each position, length B * k
+     * @param logits router logits (B, E), or null
+     * @param probabilities router probabilities (B, E), or null
+     * @param gates renormalised gates (B, k), or null
+     * @param detached per position, whether the expert ran detached; null = none did
+     */
+    public Routing(
+            int numExperts,
+            int topK,
+            boolean training,
+            long[] experts,
+            float[] gateValues,
+            NDArray logits,
+            NDArray probabilities,
+            NDArray gates,
+            boolean[] detached) {
+        Preconditions.checkArgument(
+                detached == null || detached.length == experts.length,
+                "detached has %s positions but experts has %s",
+                detached == null ? 0 : detached.length,
+                experts.length);
         this.numExperts = numExperts;
         this.topK = topK;
         this.training = training;
@@ -59,6 +93,7 @@ public final class Routing {
         this.logits = logits;
         this.probabilities = probabilities;
         this.gates = gates;
+        this.detached = detached;
     }
 
     /**
@@ -134,6 +169,24 @@ public final class Routing {
      */
     public float gate(int image, int slot) {
         return gateValues[image * topK + slot];
+    }
+
+    /**
+     * Whether slot s of image b ran its expert detached (class routing: the router sent the image
+     * to an expert of another class, which computed without gradient to its parameters and without
+     * updating its BatchNorm statistics). Always false outside class-routed training.
+     *
+     * @param image the image index b in [0, B)
+     * @param slot the slot s in [0, k)
+     * @return whether that position's expert ran detached
+     */
+    public boolean isDetached(int image, int slot) {
+        return detached != null && detached[image * topK + slot];
+    }
+
+    /** @return whether this pass routed by class, with detached positions possible */
+    public boolean isClassRouted() {
+        return detached != null;
     }
 
     /** @return how many images each expert received, length E */

@@ -29,6 +29,8 @@ import dev.lethe.moe.MoeBlocks;
 import dev.lethe.moe.loss.MoeTrainingLoss;
 import dev.lethe.moe.loss.SmoothedCrossEntropyLoss;
 import dev.lethe.moe.model.PatchWhitening;
+import dev.lethe.moe.provenance.ProvenanceLedger;
+import dev.lethe.moe.routing.ExpertAssignment;
 import dev.lethe.moe.routing.Routing;
 import dev.lethe.moe.routing.RoutingStats;
 import java.io.IOException;
@@ -45,13 +47,23 @@ import java.util.Map;
  * use (memory stays flat). Per epoch: validation accuracy and the inference routing statistics of
  * every MoE layer on the validation data. A non-finite loss stops training with an {@link
  * IllegalStateException} that names the epoch and batch.
+ *
+ * <p>The forward pass gets the labels (DJL's {@code Trainer.forward(data, labels)}), so a recipe
+ * with class routing ({@link TrainingRecipe#isolated()}) routes by class. Frozen parameters stay
+ * bit-identical: the optimizer skips them, frozen parts of a {@link
+ * dev.lethe.moe.model.MoeResNet} run in inference mode, and the weight average leaves them alone.
+ * Every run is recorded in the model's {@link ProvenanceLedger} (property {@value
+ * ProvenanceLedger#MODEL_PROPERTY}): which classes' images reached which tensors.
  */
 public final class MoeTraining {
 
     private MoeTraining() {}
 
     /**
-     * Trains a model in place, and records the recipe in the model ({@link TrainingRecipe#MODEL_PROPERTY}).
+     * Trains a model in place, and records the recipe ({@link TrainingRecipe#MODEL_PROPERTY}) and
+     * the run's provenance ({@link ProvenanceLedger#MODEL_PROPERTY}, continuing the model's ledger
+     * if it has one; a model that records a recipe but no ledger was trained before the ledger
+     * began, and its new ledger says so: {@link ProvenanceLedger.Origin#UNKNOWN}) in the model.
      *
      * @param model the model, its block initialised (e.g. {@link
      *     dev.lethe.moe.model.MoeResNet#newModel})
@@ -85,7 +97,62 @@ public final class MoeTraining {
         int batches = Math.toIntExact((train.size() + recipe.batchSize() - 1) / recipe.batchSize());
         int totalSteps = batches * recipe.epochs();
         Map<String, MoeBlock> layers = MoeBlocks.find(block);
-        fitWhitening(block, train);
+        ProvenanceLedger.Recorder ledger =
+                ProvenanceLedger.recorder(
+                        block,
+                        ProvenanceLedger.of(model).orElse(null),
+                        numClasses,
+                        TrainingRecipe.of(model).isPresent()
+                                ? ProvenanceLedger.Origin.UNKNOWN
+                                : ProvenanceLedger.Origin.INITIALISED);
+        fitWhitening(block, train, ledger);
+        Map<MoeBlock, ExpertAssignment> previousRouting = new LinkedHashMap<>();
+        Map<MoeBlock, Float> previousForcing = new LinkedHashMap<>();
+        if (recipe.classRouting()) {
+            Preconditions.checkArgument(
+                    !layers.isEmpty(), "the recipe %s routes images by class, but the model has no MoE layer", recipe.name());
+            for (Map.Entry<String, MoeBlock> e : layers.entrySet()) {
+                MoeBlock layer = e.getValue();
+                Preconditions.checkArgument(
+                        layer.getTopK() == 1,
+                        "the recipe %s routes each image to one expert, but MoE layer %s has topK %s: build the"
+                                + " model with top-1 routing (MoeResNet.Config optTopK(1))",
+                        recipe.name(),
+                        e.getKey(),
+                        layer.getTopK());
+            }
+            for (MoeBlock layer : layers.values()) {
+                previousRouting.put(layer, layer.classRouting().orElse(null));
+                previousForcing.put(layer, layer.getTeacherForcing());
+                layer.setClassRouting(recipe.expertAssignment(numClasses, layer.getNumExperts()), recipe.teacherForcing());
+            }
+        }
+        try {
+            return train(model, block, train, validation, recipe, progress, layers, numClasses, batches, totalSteps, ledger);
+        } finally {
+            for (Map.Entry<MoeBlock, ExpertAssignment> e : previousRouting.entrySet()) {
+                if (e.getValue() == null) {
+                    e.getKey().clearClassRouting();
+                } else {
+                    e.getKey().setClassRouting(e.getValue(), previousForcing.get(e.getKey()));
+                }
+            }
+        }
+    }
+
+    private static TrainingHistory train(
+            Model model,
+            Block block,
+            RandomAccessDataset train,
+            Dataset validation,
+            TrainingRecipe recipe,
+            TrainingProgress progress,
+            Map<String, MoeBlock> layers,
+            int numClasses,
+            int batches,
+            int totalSteps,
+            ProvenanceLedger.Recorder ledger)
+            throws IOException, TranslateException {
 
         Loss task =
                 recipe.labelSmoothing() > 0
@@ -100,6 +167,7 @@ public final class MoeTraining {
                             .optBalance(recipe.balance())
                             .optZLoss(recipe.zLoss())
                             .optMutualInformation(recipe.mutualInformation(), recipe.temperature())
+                            .optRouterSupervision(recipe.routerSupervision())
                             .build();
             loss = moeLoss;
         }
@@ -112,7 +180,7 @@ public final class MoeTraining {
         try (Trainer trainer = model.newTrainer(config);
                 WeightAverage average =
                         recipe.weightAverage() > 0
-                                ? new WeightAverage(block, recipe.weightAverage(), recipe.weightAverageEvery())
+                                ? new WeightAverage(block, recipe.weightAverage(), recipe.weightAverageEvery(), ledger::learns)
                                 : null) {
             Shape[] inputShapes = block.getInputShapes();
             if (inputShapes != null) {
@@ -130,6 +198,11 @@ public final class MoeTraining {
                         // the augmented batch shares b's manager: closing b frees both
                         EasyTrain.trainBatch(trainer, augment(b, augmentation, epoch - 1));
                         trainer.step();
+                        Map<MoeBlock, Routing> routings = new LinkedHashMap<>();
+                        for (MoeBlock layer : layers.values()) {
+                            layer.lastRouting().ifPresent(r -> routings.put(layer, r));
+                        }
+                        ledger.recordStep(toIntLabels(b.getLabels().head()), routings);
                         images += b.getSize();
                     }
                     batch++;
@@ -205,6 +278,7 @@ public final class MoeTraining {
             }
         }
         model.setProperty(TrainingRecipe.MODEL_PROPERTY, recipe.toJson());
+        ledger.finish(recipe.name(), recipe.seed()).writeTo(model);
         return new TrainingHistory(recipe, results, (System.nanoTime() - runStart) / 1e9);
     }
 
@@ -213,9 +287,10 @@ public final class MoeTraining {
 
     /**
      * Sets the filters of every {@link PatchWhitening} of the block that is not fitted yet, from the
-     * first {@value #WHITENING_IMAGES} training images (as the data set returns them).
+     * first {@value #WHITENING_IMAGES} training images (as the data set returns them), and records
+     * their classes in the ledger.
      */
-    static void fitWhitening(Block block, RandomAccessDataset train) throws IOException {
+    static void fitWhitening(Block block, RandomAccessDataset train, ProvenanceLedger.Recorder ledger) throws IOException {
         List<PatchWhitening> whitening = new ArrayList<>();
         collect(block, PatchWhitening.class, whitening);
         if (whitening.stream().allMatch(PatchWhitening::isFitted)) {
@@ -224,13 +299,23 @@ public final class MoeTraining {
         int n = (int) Math.min(train.size(), WHITENING_IMAGES);
         try (NDManager manager = NDManager.newBaseManager()) {
             NDList images = new NDList(n);
+            int[] labels = new int[n];
             for (int i = 0; i < n; i++) {
-                images.add(train.get(manager, i).getData().head());
+                ai.djl.training.dataset.Record record = train.get(manager, i);
+                images.add(record.getData().head());
+                labels[i] = Math.toIntExact(record.getLabels().head().toType(DataType.INT64, false).getLong());
             }
             NDArray stacked = NDArrays.stack(images);
             for (PatchWhitening w : whitening) {
                 if (!w.isFitted()) {
                     w.fit(stacked);
+                    List<ai.djl.nn.Parameter> fitted = new ArrayList<>();
+                    w.getDirectParameters().forEach(p -> {
+                        if (MoeBlocks.isFixed(p.getValue())) {
+                            fitted.add(p.getValue());
+                        }
+                    });
+                    ledger.recordFitted(fitted, labels);
                 }
             }
         }

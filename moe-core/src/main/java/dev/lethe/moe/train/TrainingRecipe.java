@@ -2,6 +2,7 @@ package dev.lethe.moe.train;
 
 import com.google.common.base.Preconditions;
 import com.google.gson.Gson;
+import dev.lethe.moe.routing.ExpertAssignment;
 
 /**
  * How to train a model: the optimiser, schedule, augmentation and router losses, recorded with
@@ -14,7 +15,8 @@ import com.google.gson.Gson;
  * translations of up to 4 pixels (reflected borders) applied by {@link MoeTraining} to each batch,
  * Switch load balancing 1e-2, router z-loss 1e-3, no mutual-information loss. {@link
  * #forgetReady()} adds class-aware routing (the routing–label mutual-information loss, weight 0.5
- * at temperature 0.5). {@link #fast()} is the few-epoch recipe for the {@link
+ * at temperature 0.5). {@link #isolated()} routes images by class instead, so that each expert
+ * learns only from its own classes. {@link #fast()} is the few-epoch recipe for the {@link
  * dev.lethe.moe.model.MoeResNet.Style#FAST} layout.
  *
  * <p>The recipe owns the augmentation, so train on un-augmented data: a Retrain oracle built from
@@ -54,6 +56,10 @@ public final class TrainingRecipe {
     private int weightAverageEvery;
     private Flip flip;
     private int translate;
+    // class routing (isolated recipe); boxed so that recipes without it keep their JSON
+    private Float teacherForcing;
+    private Float routerSupervision;
+    private int[] expertOfClass;
 
     private TrainingRecipe() {}
 
@@ -95,6 +101,54 @@ public final class TrainingRecipe {
     /** @return the plain recipe plus class-aware routing (mutual information 0.5, T = 0.5) */
     public static TrainingRecipe forgetReady() {
         return builder().optMutualInformation(0.5f, 0.5f).build();
+    }
+
+    /**
+     * The isolated recipe: the plain recipe with class routing, so that each MoE expert learns
+     * from the images of the classes it is assigned to and from no other image.
+     *
+     * <ul>
+     *   <li><b>Assignment</b>: class c owns expert c of every MoE layer (E = C; with fewer experts,
+     *       contiguous groups; {@link Builder#optExpertAssignment} for explicit groups). Build the
+     *       model with top-1 routing and, recommended, a shared expert ({@code MoeResNet.Config
+     *       optNumExperts(C).optTopK(1).optSharedExpert(true)}): with DeepSeekMoE's shared expert
+     *       beside the routed ones (Dai et al., ACL 2024) the routed experts carry only what is
+     *       specific to their class, and an image the router misroutes at inference still has the
+     *       shared features.
+     *   <li><b>Teacher forcing, 0.5</b>: in training, half the images (drawn per batch) go to their
+     *       class's expert, the other half where the router sends them. An image the router
+     *       misroutes runs through the other class's expert <em>detached</em> (no gradient to its
+     *       parameters, BatchNorm in inference mode; {@code MoeBlock.setClassRouting}): the layers
+     *       around learn to classify from what inference will give them, and yet no expert ever
+     *       learns from another class's image, so the provenance ledger of an expert is exact.
+     *       Forcing every image (1.0) would train the later layers only on correctly routed
+     *       features; forcing none (0.0) would starve an expert of its class's images while the
+     *       router is still learning.
+     *   <li><b>Router supervision, 1.0</b>: a cross-entropy of the router logits against the
+     *       assigned expert ({@code MoeLosses.routerSupervision}), so the router, which routes at
+     *       inference, predicts the assignment. No load balancing (the assignment balances the
+     *       load by the class frequencies) and no mutual-information loss.
+     * </ul>
+     *
+     * <p>Compose with the fast optimisation: {@code fast().toBuilder().optClassRouting(0.5f,
+     * 1f).optBalance(0f).build()} (what {@link #isolated(TrainingRecipe)} does).
+     *
+     * @return the isolated recipe
+     */
+    public static TrainingRecipe isolated() {
+        return isolated(plain());
+    }
+
+    /**
+     * A recipe with the isolated recipe's routing settings (class routing, teacher forcing 0.5,
+     * router supervision 1, no balancing or MI loss) and the optimisation of {@code base}, e.g.
+     * {@code isolated(fast())}.
+     *
+     * @param base the recipe whose optimiser, schedule and augmentation are kept
+     * @return the isolated variant of {@code base}
+     */
+    public static TrainingRecipe isolated(TrainingRecipe base) {
+        return base.toBuilder().optClassRouting(0.5f, 1f).optBalance(0f).optMutualInformation(0f, base.temperature()).build();
     }
 
     /**
@@ -264,17 +318,60 @@ public final class TrainingRecipe {
         return flip() != Flip.NONE || translate > 0;
     }
 
+    /** @return whether training routes images by class ({@link #isolated()}) */
+    public boolean classRouting() {
+        return teacherForcing != null;
+    }
+
+    /**
+     * @return with class routing, the probability that a training image goes to its class's
+     *     expert rather than the router's choice (0 without class routing)
+     */
+    public float teacherForcing() {
+        return teacherForcing == null ? 0f : teacherForcing;
+    }
+
+    /** @return the weight of the router's cross-entropy against the assigned expert (0 = off) */
+    public float routerSupervision() {
+        return routerSupervision == null ? 0f : routerSupervision;
+    }
+
+    /**
+     * The expert of each class under class routing: the explicit assignment if set, else one
+     * expert per class when the layers have at least C experts, else contiguous groups.
+     *
+     * @param numClasses C
+     * @param numExperts E of the MoE layers
+     * @return the assignment
+     * @throws IllegalArgumentException if an explicit assignment does not fit C and E
+     */
+    public ExpertAssignment expertAssignment(int numClasses, int numExperts) {
+        if (expertOfClass != null) {
+            Preconditions.checkArgument(
+                    expertOfClass.length == numClasses,
+                    "the recipe's expert assignment names %s classes but the model has %s",
+                    expertOfClass.length,
+                    numClasses);
+            return ExpertAssignment.of(numExperts, expertOfClass);
+        }
+        if (numExperts >= numClasses) {
+            return ExpertAssignment.of(numExperts, ExpertAssignment.onePerClass(numClasses).toArray());
+        }
+        return ExpertAssignment.contiguous(numClasses, numExperts);
+    }
+
     /** @return the seed of initialisation, routing noise and data order */
     public long seed() {
         return seed;
     }
 
     /**
-     * @return the name of the recipe family: "forget-ready" with the MI loss, else "plain"; with
+     * @return the name of the recipe family: "isolated" with class routing, "forget-ready" with
+     *     the MI loss, else "plain"; with
      *     the fast optimisation ({@link #nesterov()}) prefixed by "fast-"
      */
     public String name() {
-        String routing = mutualInformation > 0 ? "forget-ready" : "plain";
+        String routing = classRouting() ? "isolated" : mutualInformation > 0 ? "forget-ready" : "plain";
         return nesterov ? "fast-" + routing : routing;
     }
 
@@ -365,6 +462,17 @@ public final class TrainingRecipe {
         Preconditions.checkArgument(
                 weightAverageEvery >= 0, "weightAverageEvery (%s) must be >= 1", weightAverageEvery);
         Preconditions.checkArgument(translate >= 0 && translate <= 8, "translate (%s) must be in [0, 8]", translate);
+        Preconditions.checkArgument(
+                teacherForcing == null || (teacherForcing >= 0 && teacherForcing <= 1),
+                "teacherForcing (%s) must be in [0, 1]",
+                teacherForcing);
+        Preconditions.checkArgument(
+                routerSupervision == null || (routerSupervision >= 0 && Float.isFinite(routerSupervision)),
+                "routerSupervision (%s) must be finite and >= 0",
+                routerSupervision);
+        Preconditions.checkArgument(
+                expertOfClass == null || teacherForcing != null,
+                "an expert assignment needs class routing (optClassRouting)");
     }
 
     /** Builds a {@link TrainingRecipe}. */
@@ -570,6 +678,42 @@ public final class TrainingRecipe {
         public Builder optAugmentation(Flip flip, int translate) {
             r.flip = Preconditions.checkNotNull(flip, "flip must not be null");
             r.translate = translate;
+            return this;
+        }
+
+        /**
+         * Routes training images by class ({@link TrainingRecipe#isolated()}): needs MoE layers
+         * with top-1 routing.
+         *
+         * @param teacherForcing probability in [0, 1] that an image goes to its class's expert
+         *     rather than the router's choice (misrouted experts run detached); 0.5 in {@link
+         *     TrainingRecipe#isolated()}
+         * @param routerSupervision weight of the router's cross-entropy against the assigned
+         *     expert, &gt;= 0; 1 in {@link TrainingRecipe#isolated()}
+         * @return this builder
+         */
+        public Builder optClassRouting(float teacherForcing, float routerSupervision) {
+            r.teacherForcing = teacherForcing;
+            r.routerSupervision = routerSupervision;
+            return this;
+        }
+
+        /** @return this builder, with class routing off (the default) */
+        public Builder noClassRouting() {
+            r.teacherForcing = null;
+            r.routerSupervision = null;
+            r.expertOfClass = null;
+            return this;
+        }
+
+        /**
+         * @param expertOfClass the expert of each class under class routing (groups: several
+         *     classes on one expert); default one expert per class, or contiguous groups when the
+         *     layers have fewer experts than classes
+         * @return this builder
+         */
+        public Builder optExpertAssignment(int... expertOfClass) {
+            r.expertOfClass = expertOfClass.clone();
             return this;
         }
 

@@ -17,7 +17,9 @@ import java.util.List;
  * TensorFlow's ExponentialMovingAverage).
  *
  * <p>{@link #swapIn()} puts the average into the block (e.g. to validate or to finish training),
- * {@link #swapOut()} restores the trained weights.
+ * {@link #swapOut()} restores the trained weights. Parameters left out by the constructor's filter
+ * (frozen ones, which training does not change) are neither averaged nor written: they stay
+ * bit-identical.
  */
 final class WeightAverage implements AutoCloseable {
 
@@ -30,12 +32,22 @@ final class WeightAverage implements AutoCloseable {
     private int updates;
 
     WeightAverage(Block block, float decay, int every) {
+        this(block, decay, every, p -> true);
+    }
+
+    /**
+     * @param include which parameters to average (the others are left alone)
+     */
+    WeightAverage(Block block, float decay, int every, java.util.function.Predicate<Parameter> include) {
         Preconditions.checkArgument(decay > 0 && decay < 1, "decay (%s) must be in (0, 1)", decay);
         Preconditions.checkArgument(every >= 1, "every (%s) must be >= 1", every);
         this.decay = decay;
         this.every = every;
         manager = NDManager.newBaseManager();
         for (Pair<String, Parameter> p : block.getParameters()) {
+            if (!include.test(p.getValue())) {
+                continue;
+            }
             parameters.add(p.getValue());
             NDArray copy = p.getValue().getArray().duplicate();
             copy.attach(manager);
