@@ -249,13 +249,14 @@ public final class MoeTraining {
                 double accuracy = Double.NaN;
                 if (validation != null) {
                     // validate what training would return now: the weight average when there is one
-                    if (average != null) {
+                    boolean averaged = average != null && average.hasAverage();
+                    if (averaged) {
                         average.swapIn();
                     }
                     try {
                         accuracy = validate(trainer, validation, layers, numClasses, routing);
                     } finally {
-                        if (average != null) {
+                        if (averaged) {
                             average.swapOut();
                         }
                     }
@@ -273,7 +274,8 @@ public final class MoeTraining {
                 results.add(result);
                 progress.onEpoch(result);
             }
-            if (average != null) {
+            // a run shorter than the average's interval keeps its own weights
+            if (average != null && average.hasAverage()) {
                 average.swapIn();
             }
         }

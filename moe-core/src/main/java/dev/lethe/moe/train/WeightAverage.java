@@ -74,6 +74,14 @@ final class WeightAverage implements AutoCloseable {
         }
     }
 
+    /**
+     * @return whether the average has been updated at least once (before that it holds the
+     *     starting weights, which must not be swapped in)
+     */
+    boolean hasAverage() {
+        return updates > 0;
+    }
+
     /** Puts the average into the block, keeping the trained weights aside. */
     void swapIn() {
         Preconditions.checkState(backup.isEmpty(), "the average is already swapped in");

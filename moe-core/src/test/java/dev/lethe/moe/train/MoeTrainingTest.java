@@ -85,6 +85,19 @@ class MoeTrainingTest {
     }
 
     @Test
+    void fit_runShorterThanTheWeightAverageInterval_keepsItsTrainedWeights() throws Exception {
+        MoeResNet.Config config = MoeResNet.Config.builder().optWidths(4, 4, 4).optNumExperts(2).optNumClasses(3).build();
+        TrainingRecipe recipe = TrainingRecipe.builder().optEpochs(1).optBatchSize(32).optWeightAverage(0.9f, 1000).build();
+        try (Model model = MoeResNet.newModel(config); NDManager m = NDManager.newBaseManager()) {
+            float[] before = model.getBlock().getParameters().get(0).getValue().getArray().toFloatArray();
+            MoeTraining.fit(model, colours(m, 96, 4, 32), null, recipe, TrainingProgress.silent());
+            float[] after = model.getBlock().getParameters().get(0).getValue().getArray().toFloatArray();
+            // 3 steps, no average update: the trained weights stay (not the starting ones)
+            assertThat(after).isNotEqualTo(before);
+        }
+    }
+
+    @Test
     void memory_staysFlat_overScopedSteps() throws Exception {
         MoeResNet.Config config = MoeResNet.Config.builder().optWidths(4, 4, 4).optNumExperts(4).optNumClasses(3).build();
         TrainingRecipe recipe = TrainingRecipe.builder().optEpochs(1).optBatchSize(8).build();
