@@ -48,6 +48,7 @@ public final class UnlearningResult {
     private final double firstLoss;
     private final double lastLoss;
     private final AuditRecord audit;
+    private final WeightDistance weightDistance;
 
     private UnlearningResult(Builder b) {
         status = b.status;
@@ -69,6 +70,7 @@ public final class UnlearningResult {
         firstLoss = b.firstLoss;
         lastLoss = b.lastLoss;
         audit = b.audit;
+        weightDistance = b.weightDistance;
     }
 
     static Builder builder() {
@@ -100,7 +102,8 @@ public final class UnlearningResult {
 
     /**
      * @return what kind of removal the method does ({@link Removal#SUPPRESS} for the
-     *     expert-targeted method and the baselines, {@link Removal#RETRAIN} for the oracle)
+     *     expert-targeted method and the fine-tuning-style baselines, {@link Removal#ERASE} for
+     *     reset-and-retrain and the trunk edit, {@link Removal#RETRAIN} for the oracle)
      */
     public Removal removal() {
         return removal;
@@ -181,6 +184,14 @@ public final class UnlearningResult {
         return audit;
     }
 
+    /**
+     * @return how far the new model's weights are from the original's (0 when nothing was done;
+     *     for Retrain, the distance of the new model from the original)
+     */
+    public WeightDistance weightDistance() {
+        return weightDistance;
+    }
+
     /** @return a printable summary table */
     public String toTable() {
         StringBuilder sb = new StringBuilder();
@@ -207,6 +218,9 @@ public final class UnlearningResult {
                         audit == null ? 0 : audit.changedParameters().size()));
         if (Double.isFinite(firstLoss)) {
             sb.append(String.format(Locale.ROOT, "loss %.4f -> %.4f%n", firstLoss, lastLoss));
+        }
+        if (weightDistance != null) {
+            sb.append(weightDistance).append('\n');
         }
         if (oracle != null) {
             sb.append(oracle).append('\n');
@@ -243,6 +257,9 @@ public final class UnlearningResult {
         }
         if (oracle != null) {
             o.add("oracle", oracle.toJson());
+        }
+        if (weightDistance != null) {
+            o.add("weightDistance", weightDistance.toJson());
         }
         if (audit != null) {
             o.add("audit", audit.toJson());
@@ -281,6 +298,7 @@ public final class UnlearningResult {
         private double firstLoss = Double.NaN;
         private double lastLoss = Double.NaN;
         private AuditRecord audit;
+        private WeightDistance weightDistance;
 
         Builder status(Status status, String message) {
             this.status = status;
@@ -334,6 +352,11 @@ public final class UnlearningResult {
 
         Builder audit(AuditRecord audit) {
             this.audit = audit;
+            return this;
+        }
+
+        Builder weightDistance(WeightDistance distance) {
+            this.weightDistance = distance;
             return this;
         }
 

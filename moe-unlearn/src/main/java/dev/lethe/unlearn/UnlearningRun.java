@@ -58,6 +58,7 @@ final class UnlearningRun {
             Model same = settings.inPlace() ? model : Models.copy(model, settings.modelFactory().orElse(null));
             return result.status(UnlearningResult.Status.ALREADY_FORGOTTEN, msg)
                     .model(same)
+                    .weightDistance(WeightDistance.between(model, same))
                     .forgetClass(forgetClass, forgetClassName, forgotten)
                     .parameters(0, MoeBlocks.countParameters(model.getBlock()))
                     .training(0, 0, 0, Double.NaN, Double.NaN)
@@ -69,6 +70,7 @@ final class UnlearningRun {
         UnlearningOutcome outcome;
         DataIdentity identity;
         List<Integer> allForgotten;
+        WeightDistance distance;
         try (UnlearningContext context = UnlearningContext.of(settings, model, data, forgetClass, forgotten)) {
             identity = DataIdentity.of(data, forgetClass, context.forgetIndices(), context.retainIndices());
             allForgotten = context.forgottenClasses();
@@ -78,6 +80,7 @@ final class UnlearningRun {
                 context.rollback();
                 throw e;
             }
+            distance = WeightDistance.between(context.originalValues(), outcome.model());
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         Model after = outcome.model();
@@ -109,6 +112,7 @@ final class UnlearningRun {
                 .training(seconds, outcome.steps(), outcome.imagesSeen(), outcome.firstLoss(), outcome.lastLoss())
                 .parameters(outcome.trainableParameters(), MoeBlocks.countParameters(after.getBlock()))
                 .audit(audit)
+                .weightDistance(distance)
                 .build();
     }
 
