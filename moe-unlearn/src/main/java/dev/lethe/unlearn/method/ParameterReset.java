@@ -102,9 +102,10 @@ public final class ParameterReset {
      *
      * <p>How the batch statistics are read without hooks: the layer's own update {@code r ← m·r +
      * (1 − m)·s} is used with {@code r} set to 0 before each pass, which leaves {@code (1 − m)·s};
-     * its momentum {@code m} is measured once, on the first batch that reaches it, with {@code r}
-     * set to 10⁶ (that batch then counts for the variance only). A layer that no batch reaches
-     * keeps the statistics it had. Everything outside the target layers' statistics, including the
+     * its momentum {@code m} is measured once, with {@code r} set to 10⁶, by a first pass of the
+     * first batch (a layer that pass does not reach measures it on the first batch that does, which
+     * then counts for the variance only). A layer that no batch reaches keeps the statistics it
+     * had. Everything outside the target layers' statistics, including the
      * running statistics of every other BatchNorm, is restored bit for bit; the target blocks are
      * left trainable.
      *
@@ -137,21 +138,11 @@ public final class ParameterReset {
         }
         try (NDManager manager = NDManager.newBaseManager()) {
             ParameterStore store = new ParameterStore(manager, false);
+            // a first pass only measures the layers' momenta, so that every batch counts in full
+            pass(network, norms, data, Arrays.copyOf(items, Math.min(items.length, batchSize)), store, manager, true);
             for (int start = 0; start < items.length; start += batchSize) {
                 int[] chunk = Arrays.copyOfRange(items, start, Math.min(items.length, start + batchSize));
-                if (chunk.length < 2) {
-                    continue;
-                }
-                for (Norm n : norms) {
-                    n.prime();
-                }
-                try (NDManager step = manager.newSubManager();
-                        Batch batch = data.batch(step, chunk)) {
-                    network.forward(store, batch.getData(), true);
-                }
-                for (Norm n : norms) {
-                    n.read();
-                }
+                pass(network, norms, data, chunk, store, manager, false);
             }
         }
         int estimated = 0;
@@ -162,6 +153,24 @@ public final class ParameterReset {
             estimated += n.finish() ? 1 : 0;
         }
         return estimated;
+    }
+
+    private static void pass(
+            Block network, List<Norm> norms, LabeledData data, int[] chunk, ParameterStore store, NDManager manager, boolean probe)
+            throws IOException {
+        if (chunk.length < 2) {
+            return;
+        }
+        for (Norm n : norms) {
+            n.prime();
+        }
+        try (NDManager step = manager.newSubManager();
+                Batch batch = data.batch(step, chunk)) {
+            network.forward(store, batch.getData(), true);
+        }
+        for (Norm n : norms) {
+            n.read(probe);
+        }
     }
 
     private static void collectNorms(Block block, List<Norm> out) {
@@ -212,8 +221,11 @@ public final class ParameterReset {
             var.getArray().set(new float[sumVar.length]);
         }
 
-        /** After a pass: add the batch's statistics if the pass reached the layer. */
-        void read() {
+        /**
+         * After a pass: measures the momentum if still unknown (that batch then counts for the
+         * variance only), else adds the batch's statistics; a probe pass only measures.
+         */
+        void read(boolean probe) {
             float[] v = var.getArray().toFloatArray();
             boolean reached = false;
             for (float x : v) {
@@ -233,6 +245,11 @@ public final class ParameterReset {
                     keep = 0f; // the layer never updates its statistics: nothing to estimate
                     return;
                 }
+                if (probe) {
+                    return;
+                }
+            } else if (probe) {
+                return;
             } else if (keep > 0) {
                 for (int c = 0; c < m.length; c++) {
                     sumMean[c] += m[c] / keep;
