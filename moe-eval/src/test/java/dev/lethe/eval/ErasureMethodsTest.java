@@ -41,7 +41,7 @@ class ErasureMethodsTest {
     @Test
     void trunkEdit_collapse_drivesThePenultimateProbeDown_whileHeadOnlySuppressionLeavesItUp() throws Exception {
         ForgetFixture f = ForgetFixture.shared();
-        UnlearningResult headOnly = base(f).optScope(Scope.HEAD_ONLY).optEpochs(16).retrain();
+        UnlearningResult headOnly = base(f).optScope(Scope.HEAD_ONLY).optEpochs(2).retrain();
         UnlearningResult collapse = base(f).method(Method.TRUNK_EDIT).optEpochs(16)
                 .optMethodOptions(TrunkEdit.Options.defaults().withAdversaryWeight(0f)).retrain();
         try (Model suppressed = headOnly.model(); Model erased = collapse.model()) {
