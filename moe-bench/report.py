@@ -4,7 +4,8 @@ docs/PERFORMANCE.md and the merged JSON files of docs/results/. Standard library
 
   report.py SET --out RESULT.json --doc PERFORMANCE.md --meta "key=value" ... INPUT.json...
 
-SET is layer | train | loader | pytorch | gpu. RESULT.json maps each set to {meta, results} (JMH's JSON
+SET is layer | train | loader | unlearn | pytorch | gpu | profile (profile: no JSON input; --block FILE
+holds the markdown that run.sh composed). RESULT.json maps each set to {meta, results} (JMH's JSON
 entries); a run replaces its own set's entry and keeps the others. The table replaces the block between
 <!-- lethe-bench:SET --> and <!-- /lethe-bench:SET --> in the document (created under the
 section's heading when missing); everything else in the document is left alone.
@@ -16,14 +17,15 @@ from collections import defaultdict
 
 HEADINGS = {"layer": "## MoE layer", "train": "## Training step",
             "pytorch": "## Side by side with PyTorch", "gpu": "## GPU", "loader": "## Data loader",
-            "unlearn": "## Profiler and unlearning"}
+            "unlearn": "## Profiler and unlearning", "profile": "## Where the step's time goes"}
 
 
 def load(paths):
     rows = []
-    for p in paths:
+    for i, p in enumerate(paths):
         with open(p) as f:
             for r in json.load(f):
+                r["input"] = i  # the order of the runs: run.sh alternates the sides round by round
                 r["benchmark"] = r["benchmark"].replace("dev.lethe.bench.", "java.")
                 # keep the scores, not every iteration's raw samples (docs/results stays small)
                 for m in [r.get("primaryMetric", {})] + list(r.get("secondaryMetrics", {}).values()):
@@ -143,6 +145,10 @@ def side_by_side(rows):
         out.append(f"| training step, images/s | {fmt(res['java']['ips'], 0)} | {fmt(res['pytorch']['ips'], 0)} | {fmt(res['java']['ips'] / res['pytorch']['ips'], 2)}× |")
         if res["java"]["ceiling"] and res["pytorch"]["ceiling"]:
             out.append(f"| matmul ceiling, GFLOP/s | {fmt(res['java']['ceiling'])} | {fmt(res['pytorch']['ceiling'])} | {fmt(res['java']['ceiling'] / res['pytorch']['ceiling'], 2)}× |")
+    per_round = paired_ratios(rows, "trainingStep")
+    if per_round:
+        out.append(f"| training step, speed ratio per round (paired, in run order) | | | "
+                   f"{', '.join(fmt(x, 2) + '×' for x in per_round)}; median **{fmt(statistics.median(per_round), 2)}×** |")
     g = group(rows, "dispatch", "experts", "topK", "batch")
     plain = group(rows, "topK", "batch")
     keys = sorted({(k[3], k[4], k[5]) for k in g if k[1] in ("moeForwardBackward", "moeLayer")})
@@ -162,6 +168,13 @@ def side_by_side(rows):
     return out
 
 
+def paired_ratios(rows, name):
+    """Lethe / PyTorch speed of each round: the i-th run of each side, in input order."""
+    runs = {sd: [r["primaryMetric"]["score"] for r in sorted(rows, key=lambda r: r.get("input", 0))
+                 if side(r) == sd and short(r) == name] for sd in ("java", "pytorch")}
+    return [p / j for j, p in zip(runs["java"], runs["pytorch"])]
+
+
 def generic_table(rows):
     out = ["", "| benchmark | parameters | score | error | unit |", "|---|---|---:|---:|---|"]
     for r in rows:
@@ -171,13 +184,14 @@ def generic_table(rows):
     return out
 
 
-def update_doc(doc, set_name, block):
+def update_doc(doc, set_name, block, key=None):
     try:
         with open(doc) as f:
             text = f.read()
     except FileNotFoundError:
         text = "# Performance\n"
-    begin, end = f"<!-- lethe-bench:{set_name} -->", f"<!-- /lethe-bench:{set_name} -->"
+    key = key or set_name
+    begin, end = f"<!-- lethe-bench:{key} -->", f"<!-- /lethe-bench:{key} -->"
     new = begin + "\n" + block.strip("\n") + "\n" + end
     if begin in text and end in text:
         a = text.index(begin)
@@ -198,13 +212,21 @@ def update_doc(doc, set_name, block):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("set", choices=sorted(HEADINGS))
-    ap.add_argument("inputs", nargs="+")
+    ap.add_argument("inputs", nargs="*")
+    ap.add_argument("--block", help="profile: a markdown file to put under the meta lines")
+    ap.add_argument("--key", help="the block's name in the document and the JSON (default: SET); run.sh"
+                                  " appends the thread count when it is not 1, so 1- and 2-thread runs"
+                                  " keep their own tables")
     ap.add_argument("--out", required=True)
     ap.add_argument("--doc")
     ap.add_argument("--meta", action="append", default=[], help="key=value lines shown above the table")
     a = ap.parse_args()
     rows = load(a.inputs)
     meta = dict(m.split("=", 1) for m in a.meta)
+    text = None
+    if a.block:
+        with open(a.block) as f:
+            text = f.read()
     # one file may hold several sets (bench-cpu.json: layer and train): replace only this set's entry
     try:
         with open(a.out) as f:
@@ -213,7 +235,8 @@ def main():
             merged = {}
     except (FileNotFoundError, ValueError):
         merged = {}
-    merged[a.set] = {"meta": meta, "results": rows}
+    key = a.key or a.set
+    merged[key] = {"meta": meta, "results": rows} if text is None else {"meta": meta, "markdown": text}
     with open(a.out, "w") as f:
         json.dump(merged, f, separators=(",", ":"))
     lines = [f"- {k}: {v}" for k, v in meta.items()]
@@ -223,6 +246,8 @@ def main():
         lines += train_table(rows)[0]
     elif a.set in ("loader", "unlearn"):
         lines += generic_table(rows)
+    elif a.set == "profile":
+        lines += ["", text]
     else:
         if any(short(r) in ("trainingStep", "matmulCeiling") for r in rows) or a.set == "pytorch":
             lines += side_by_side(rows)
@@ -231,7 +256,7 @@ def main():
     block = "\n".join(lines)
     print(block)
     if a.doc:
-        update_doc(a.doc, a.set, block)
+        update_doc(a.doc, a.set, block, key)
 
 
 if __name__ == "__main__":

@@ -18,13 +18,18 @@
 #            times, same threads                           -> pytorch-side-by-side.json
 #   gpu      train + layer8 + the PyTorch reference with device=gpu (1 s iterations)
 #                                                          -> bench-gpu.json, "## GPU"
+#   profile  the training step phase by phase, Java (StepProfile) and PyTorch alternately, --rounds
+#            times: wall and thread-CPU ms per phase, page faults per step, then libtorch's profiler
+#            on 3 more steps of each: op counts and self time per op   -> "## Where the step's time goes"
 #
 # Options
 #   --threads N   libtorch threads (default 1; use 2 only on an idle machine)
-#   --rounds R    rounds of the side by side (default 2)
+#   --rounds R    rounds of pytorch and profile, Java and Python alternating (default 3: a median)
 #   --out DIR     where JSON goes (default docs/results; $OUT/results when $OUT is set)
 #   --doc FILE    the document (default docs/PERFORMANCE.md; $OUT/PERFORMANCE.md when $OUT is set)
 #   --no-build    use the existing moe-bench/target/benchmarks.jar
+#   --malloc M    tuned (default): glibc keeps freed memory (GLIBC_TUNABLES below) in every Java and
+#                 Python process; default: glibc's own settings (to measure what the tuning buys)
 # Environment
 #   BENCH_CP   a classpath to run JMH from instead of the shaded jar (the GPU kit sets it)
 #   JAVA       the java binary (default: java on PATH)
@@ -38,7 +43,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 export OPT_OUT_TRACKING=true DJL_OFFLINE=true
 
-THREADS=1 ROUNDS=2 BUILD=1 SETS=()
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d'; }
+THREADS=1 ROUNDS=3 BUILD=1 SETS=() MALLOC=tuned
 OUTDIR="${OUT:+$OUT/results}"; OUTDIR="${OUTDIR:-docs/results}"
 DOC="${OUT:+$OUT/PERFORMANCE.md}"; DOC="${DOC:-docs/PERFORMANCE.md}"
 while [ $# -gt 0 ]; do
@@ -48,11 +54,25 @@ while [ $# -gt 0 ]; do
     --out) OUTDIR="$2"; shift 2 ;;
     --doc) DOC="$2"; shift 2 ;;
     --no-build) BUILD=0; shift ;;
-    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+    --malloc) MALLOC="$2"; shift 2 ;;
+    -h|--help) usage; exit 0 ;;
     *) SETS+=("$1"); shift ;;
   esac
 done
-[ ${#SETS[@]} -gt 0 ] || { sed -n '2,30p' "$0"; exit 2; }
+[ ${#SETS[@]} -gt 0 ] || { usage; exit 2; }
+
+# glibc's malloc by default hands freed memory back to the OS (trim, and mmap for large blocks) and
+# faults it in again on the next step: ~20k page faults per training step, since DJL frees a step's
+# arrays only when its manager closes. Keep it instead (the same line is in ./lethe):
+MALLOC_TUNED="glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967295:glibc.malloc.top_pad=268435456:glibc.malloc.hugetlb=1"
+case "$MALLOC" in
+  tuned) export GLIBC_TUNABLES="$MALLOC_TUNED" ;;
+  default) unset GLIBC_TUNABLES ;;
+  *) echo "--malloc must be tuned or default, not $MALLOC" >&2; exit 2 ;;
+esac
+# the same thread count for every BLAS/OpenMP runtime, not only libtorch's set_num_threads (a
+# distribution's BLAS may ignore it); JMH forks and Python inherit the environment
+export OMP_NUM_THREADS="$THREADS" MKL_NUM_THREADS="$THREADS" OPENBLAS_NUM_THREADS="$THREADS"
 mkdir -p "$OUTDIR" "$(dirname "$DOC")"
 
 JAVA="${JAVA:-java}"
@@ -63,10 +83,8 @@ if [ -n "${BENCH_CP:-}" ]; then
   JMH=("$JAVA" -cp "$BENCH_CP" org.openjdk.jmh.Main)
 else
   if [ "$BUILD" = 1 ] || [ ! -f moe-bench/target/benchmarks.jar ]; then
-    if ! mvn -B -ntp -q -Pbench -Dquick -pl moe-bench -am install -DskipTests; then
-      echo "WARNING: the reactor build failed; shading moe-bench against the modules last installed" >&2
-      mvn -B -ntp -q -Pbench -Dquick -pl moe-bench package -DskipTests
-    fi
+    # package, not install: the reactor shades the modules of this tree, ~/.m2 stays untouched
+    mvn -B -ntp -q -Pbench -Dquick -pl moe-bench -am package -DskipTests
   fi
   JMH=("$JAVA" -jar moe-bench/target/benchmarks.jar)
 fi
@@ -116,17 +134,24 @@ TRAIN=(TrainingStepBenchmark)
 meta() {  # the lines recorded above every table
   local cpu; cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
   echo --meta "date=$(date -u +%FT%TZ)"
-  echo --meta "machine=$(uname -n), ${cpu:-unknown CPU}, $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB"
+  echo --meta "machine=$(uname -n), ${cpu:-unknown CPU}, $(getconf _NPROCESSORS_ONLN) cores, $(free -g | awk '/Mem:/{print $2}') GiB"
   echo --meta "load=before $LOAD_BEFORE, after $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min)"
-  echo --meta "threads=$THREADS libtorch thread(s) per process; forks: $FORK_ARGS"
-  echo --meta "command=moe-bench/run.sh --threads $THREADS $1 (JMH -f 1 $ITERS; the PyTorch reference: 2 warm-up + 3 measured iterations)"
+  echo --meta "threads=$THREADS libtorch thread(s) per process (OMP/MKL/OPENBLAS_NUM_THREADS=$THREADS); forks: $FORK_ARGS"
+  echo --meta "malloc=$MALLOC${GLIBC_TUNABLES:+ (GLIBC_TUNABLES=$GLIBC_TUNABLES)}"
+  if [ "$1" = profile ]; then
+    echo --meta "command=moe-bench/run.sh --threads $THREADS --rounds $ROUNDS --malloc $MALLOC profile (StepProfile and moe_reference.py profile: 20 timed steps after 5 warm-up, then 3 traced)"
+  else
+    echo --meta "command=moe-bench/run.sh --threads $THREADS${2:+ --rounds $ROUNDS} --malloc $MALLOC $1 (JMH -f 1 $ITERS; the PyTorch reference: 2 warm-up + 3 measured iterations)"
+  fi
 }
 
 report() {  # report SET OUTFILE INPUTS...
   local set="$1" out="$2"; shift 2
-  local m=(); while IFS= read -r line; do m+=("$line"); done < <(meta "$set" | sed 's/^--meta //')
+  local rounds=""; [ "$set" = pytorch ] && rounds=1
+  local m=(); while IFS= read -r line; do m+=("$line"); done < <(meta "$set" $rounds | sed 's/^--meta //')
   local args=(); for x in "${m[@]}"; do args+=(--meta "$x"); done
-  "$PYTHON" moe-bench/report.py "$set" "$@" --out "$out" --doc "$DOC" "${args[@]}"
+  local key="$set"; [ "$THREADS" = 1 ] || key="$set-${THREADS}threads"
+  "$PYTHON" moe-bench/report.py "$set" "$@" --key "$key" --out "$out" --doc "$DOC" "${args[@]}"
 }
 
 for SET in "${SETS[@]}"; do
@@ -151,6 +176,27 @@ for SET in "${SETS[@]}"; do
         py cpu layer --time 2; IN+=("$LAST")
       done
       report pytorch "$OUTDIR/pytorch-side-by-side.json" "${IN[@]}" ;;
+    profile)
+      PROFILE_MD="$TMP/profile.md"
+      : > "$PROFILE_MD.rounds"
+      for r in $(seq "$ROUNDS"); do
+        echo "== $(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg): StepProfile round $r" >&2
+        "$JAVA" $FORK_ARGS -cp "${BENCH_CP:-moe-bench/target/benchmarks.jar}" dev.lethe.bench.StepProfile \
+          --threads "$THREADS" --steps 20 --trace "$TMP/lethe-$r" > "$LOGDIR/profile-java-$r.log" 2>&1
+        { echo "Lethe, round $r:"; grep '^\[step-profile\]' "$LOGDIR/profile-java-$r.log" | grep -v 'traced to' | sed 's/^\[step-profile\] /    /'; } >> "$PROFILE_MD.rounds"
+        echo "== $(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg): PyTorch profile round $r" >&2
+        "$PYTHON" moe-bench/reference/moe_reference.py profile --threads "$THREADS" --steps 20 \
+          --warmup 5 --trace "$TMP/torch-$r" > "$LOGDIR/profile-py-$r.log" 2>&1
+        { echo "PyTorch, round $r:"; grep '^\[step-profile\]' "$LOGDIR/profile-py-$r.log" | grep -v 'traced to' | sed 's/^\[step-profile\] /    /'; } >> "$PROFILE_MD.rounds"
+      done
+      {
+        echo "Per round (wall and thread-CPU ms per phase, median and min of 20 steps; page faults per step):"
+        echo; echo '```'; cat "$PROFILE_MD.rounds"; echo '```'; echo
+        echo "libtorch's profiler, 3 steps of round 1 each (per step):"; echo
+        "$PYTHON" moe-bench/profile_ops.py Lethe="$TMP/lethe-1" PyTorch="$TMP/torch-1" --top 30
+      } > "$PROFILE_MD"
+      cat "$PROFILE_MD" >&2
+      report profile "$OUTDIR/profile.json" --block "$PROFILE_MD" ;;
     gpu)
       IN=()
       if jmh "$DEVICE" TrainingStepBenchmark -w 1 -r 1; then IN+=("$LAST"); else echo "JMH on $DEVICE failed" >&2; fi

@@ -205,22 +205,34 @@ def bench_layer(a, dev, out):
                           flush=True)
 
 
+class TrainSetup:
+    """The training step's model, optimizer, fixed batch and loss (shared by train and profile)."""
+
+    def __init__(self, a, dev):
+        torch.manual_seed(5)
+        self.w = (a.width, 2 * a.width, 4 * a.width)
+        self.k, self.e = int(a.topk.split(",")[-1]), int(a.experts.split(",")[0])
+        self.b = int(a.batch.split(",")[-1])
+        self.model = MoeCnn(self.w, self.e, self.k, a.variant.split(",")[0]).to(dev).train()
+        self.opt = torch.optim.SGD(self.model.parameters(), lr=0.01, momentum=0.9)
+        self.x = torch.randn(self.b, 3, 32, 32, device=dev)
+        self.y = torch.randint(0, 10, (self.b,), device=dev)
+        self.layers = [self.model.moe2, self.model.moe3]
+
+    def loss(self, pred):
+        layers = self.layers
+        loss = F.cross_entropy(pred, self.y)
+        return loss + 1e-2 * sum(balance_loss(m) for m in layers) / 2 + 1e-3 * sum(z_loss(m) for m in layers) / 2
+
+
 def bench_train(a, dev, out):
-    torch.manual_seed(5)
-    w = (a.width, 2 * a.width, 4 * a.width)
-    k, e, b = int(a.topk.split(",")[-1]), int(a.experts.split(",")[0]), int(a.batch.split(",")[-1])
-    model = MoeCnn(w, e, k, a.variant.split(",")[0]).to(dev).train()
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    x = torch.randn(b, 3, 32, 32, device=dev)
-    y = torch.randint(0, 10, (b,), device=dev)
-    layers = [model.moe2, model.moe3]
+    t = TrainSetup(a, dev)
+    model, opt, x, w, k, e, b = t.model, t.opt, t.x, t.w, t.k, t.e, t.b
     p0 = next(model.parameters())
 
     def step():
         opt.zero_grad(set_to_none=True)
-        pred = model(x)
-        loss = F.cross_entropy(pred, y)
-        loss = loss + 1e-2 * sum(balance_loss(m) for m in layers) / 2 + 1e-3 * sum(z_loss(m) for m in layers) / 2
+        loss = t.loss(model(x))
         loss.backward()
         opt.step()
         return loss.item() + p0.reshape(-1)[0].item()
@@ -238,6 +250,79 @@ def bench_train(a, dev, out):
     print(json.dumps(params), "%.2f ms/op" % out[-1]["primaryMetric"]["score"], flush=True)
 
 
+def profile_train(a, dev, out):
+    """Phase timing, page faults and (with --trace) libtorch profiler traces of the training step.
+
+    The counterpart of dev.lethe.bench.StepProfile: the same model, batch, loss and optimizer as
+    bench_train; prints the median and min ms of forward, loss, backward and optimizer over --steps
+    steps after --warmup, the page faults per step, and writes one Chrome trace per phase and step
+    (PREFIX.<phase>.<step>.json, the legacy profiler as DJL's) for moe-bench/profile_ops.py.
+    """
+    import resource
+    setup = TrainSetup(a, dev)
+    model, opt, x = setup.model, setup.opt, setup.x
+
+    def phases(t=None, trace=None):
+        """One step; t receives the phase times (ms), trace=(prefix, i) profiles each phase."""
+        marks, prof = [], [None]
+
+        def begin():
+            if trace is not None:
+                prof[0] = torch.autograd.profiler.profile(use_kineto=False)
+                prof[0].__enter__()
+            marks.append((time.perf_counter(), time.thread_time()))
+
+        def end(name):
+            marks.append((time.perf_counter(), time.thread_time()))
+            if trace is not None:
+                prof[0].__exit__(None, None, None)
+                prof[0].export_chrome_trace("%s.%s.%d.json" % (trace[0], name, trace[1]))
+
+        opt.zero_grad(set_to_none=True)
+        begin()
+        pred = model(x)
+        end("forward")
+        begin()
+        loss = setup.loss(pred)
+        loss.item()
+        end("loss")
+        begin()
+        loss.backward()
+        end("backward")
+        begin()
+        opt.step()
+        end("optimizer")
+        if t is not None:
+            for i in range(4):
+                t[i].append(1000 * (marks[2 * i + 1][0] - marks[2 * i][0]))
+                t[4 + i].append(1000 * (marks[2 * i + 1][1] - marks[2 * i][1]))
+
+    for _ in range(a.warmup):
+        phases()
+    t = [[] for _ in range(8)]
+    f0 = resource.getrusage(resource.RUSAGE_SELF)
+    p0 = time.process_time()
+    for _ in range(a.steps):
+        phases(t)
+    f1 = resource.getrusage(resource.RUSAGE_SELF)
+    process_cpu = 1000 * (time.process_time() - p0) / a.steps
+    load = open("/proc/loadavg").read().split()[:3]
+    print("[step-profile] PyTorch %s, dispatch %s, threads %d, %d steps after %d warm-up; load %s"
+          % (torch.__version__, a.variant.split(",")[0], torch.get_num_threads(), a.steps, a.warmup, " ".join(load)))
+    wall = t[:4] + [[sum(x) for x in zip(*t[:4])]]
+    cpu = t[4:] + [[sum(x) for x in zip(*t[4:])]]
+    for name, v, c in zip(["forward", "loss", "backward", "optimizer", "step"], wall, cpu):
+        print("[step-profile] %-9s median %8.2f ms  min %8.2f ms  thread CPU median %8.2f ms  min %8.2f ms"
+              % (name, statistics.median(v), min(v), statistics.median(c), min(c)))
+    print("[step-profile] process CPU per step (all threads): %.2f ms" % process_cpu)
+    print("[step-profile] page faults per step: minor %.0f, major %.1f; max RSS %d MB"
+          % ((f1.ru_minflt - f0.ru_minflt) / a.steps, (f1.ru_majflt - f0.ru_majflt) / a.steps, f1.ru_maxrss // 1024))
+    if a.trace:
+        for i in range(a.trace_steps):
+            phases(trace=(a.trace, i))
+        print("[step-profile] %d steps traced to %s.{forward,loss,backward,optimizer}.N.json" % (a.trace_steps, a.trace))
+
+
 def common(a):
     return {"threads": str(torch.get_num_threads()), "device": a.device,
             "torch": torch.__version__,
@@ -246,7 +331,8 @@ def common(a):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("bench", choices=["layer", "train"])
+    p.add_argument("bench", choices=["layer", "train", "profile"],
+                   help="profile: phase timing, page faults and profiler traces of the training step")
     p.add_argument("--variant", default="SPARSE,DENSE,PLAIN", help="layer: SPARSE,DENSE,PLAIN; train: dispatch")
     p.add_argument("--experts", default="8")
     p.add_argument("--topk", default="2")
@@ -261,11 +347,14 @@ def main():
     p.add_argument("--iters", type=int, default=3)
     p.add_argument("--time", type=float, default=2.0, help="seconds per iteration")
     p.add_argument("--json", help="write the results here (a JSON list)")
+    p.add_argument("--steps", type=int, default=20, help="profile: timed steps")
+    p.add_argument("--trace", help="profile: write profiler traces to TRACE.<phase>.<step>.json")
+    p.add_argument("--trace-steps", type=int, default=3, help="profile: traced steps")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     dev = torch.device("cuda" if a.device == "gpu" else "cpu")
     out = []
-    (bench_layer if a.bench == "layer" else bench_train)(a, dev, out)
+    {"layer": bench_layer, "train": bench_train, "profile": profile_train}[a.bench](a, dev, out)
     if a.json:
         with open(a.json, "w") as f:
             json.dump(out, f, indent=1)

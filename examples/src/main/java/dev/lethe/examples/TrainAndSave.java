@@ -13,6 +13,7 @@ import dev.lethe.moe.train.TrainingHistory;
 import dev.lethe.moe.train.TrainingProgress;
 import dev.lethe.moe.train.TrainingRecipe;
 import java.nio.file.Path;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -64,7 +65,9 @@ public final class TrainAndSave {
             TrainingHistory history = MoeTraining.fit(model, train.build(), validation, recipe,
                     TrainingProgress.console(System.err, false));
             System.out.println(history);
-            MoeResNet.save(model, out, Map.of("dataset", "CIFAR-10", "recipe", recipe.toJson(), "seed", "0"));
+            System.out.printf(Locale.ROOT, "validation accuracy %.4f%%%n", 100 * history.last().validationAccuracy());
+            // the recipe, the checksum of the parameters and the library version are recorded by save
+            MoeResNet.save(model, out, Map.of("dataset", "CIFAR-10"));
             System.out.println("saved to " + out.toAbsolutePath());
         }
     }

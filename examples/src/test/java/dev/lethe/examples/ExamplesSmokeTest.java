@@ -2,10 +2,24 @@ package dev.lethe.examples;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ai.djl.Model;
+import ai.djl.training.dataset.Dataset;
+import dev.lethe.cifar.CifarData;
+import dev.lethe.cifar.CifarDataset;
+import dev.lethe.cifar.CifarVariant;
+import dev.lethe.cifar.LabelMode;
+import dev.lethe.examples.cli.TrainedModel;
+import dev.lethe.moe.model.ModelFiles;
+import dev.lethe.moe.model.MoeResNet;
+import dev.lethe.moe.train.TrainingRecipe;
+import dev.lethe.unlearn.data.LabeledData;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -16,20 +30,37 @@ class ExamplesSmokeTest {
     @TempDir static Path tmp;
     private static Path data;
     private static Path model;
+    private static String trainOutput;
 
     @BeforeAll
     static void trainOnce() throws Exception {
-        data = SyntheticCifar.write(tmp.resolve("data"), 20);
+        // 200 images per file: 1,000 training images, of which 100 are held out for validation
+        data = SyntheticCifar.write(tmp.resolve("data"), 200);
         model = tmp.resolve("model");
-        String out = run(() -> TrainAndSave.main(new String[] {
+        trainOutput = run(() -> TrainAndSave.main(new String[] {
             "--data", data.toString(), "--widths", "4,8,8", "--epochs", "1", "--limit", "64", "--out", model.toString()
         }));
-        assertThat(out).contains("epoch 1/1").contains("saved to");
+        assertThat(trainOutput).contains("epoch 1/1").contains("saved to");
     }
 
     @Test
-    void trainAndSave_writesALoadableModel() {
-        assertThat(model.resolve("lethe-model.json")).isRegularFile();
+    void trainAndSave_savesAModelThatLoadsAndPredictsLikeTheTrainedOne() throws Exception {
+        // the validation accuracy TrainAndSave measured on the trained model, before saving it
+        Matcher printed = Pattern.compile("validation accuracy (\\d+\\.\\d{4})%").matcher(trainOutput);
+        assertThat(printed.find()).as(trainOutput).isTrue();
+        ModelFiles.Manifest manifest = ModelFiles.verify(model); // the parameters match their checksum
+        assertThat(manifest.metadata()).containsEntry("dataset", "CIFAR-10");
+
+        CifarData cifar = CifarData.load(data, CifarVariant.CIFAR10, LabelMode.FINE);
+        CifarDataset validation = CifarDataset.builder().optData(cifar).optUsage(Dataset.Usage.VALIDATION)
+                .optValidationSize(cifar.trainSize() / 10).setSampling(256, false).build();
+        LabeledData labeled = LabeledData.of(validation, validation.labels(), cifar.classNames());
+        try (Model loaded = MoeResNet.load(model)) {
+            assertThat(TrainingRecipe.of(loaded)).contains(
+                    TrainingRecipe.forgetReady().toBuilder().optEpochs(1).optSeed(0).build());
+            double accuracy = TrainedModel.accuracy(loaded, labeled);
+            assertThat(String.format(Locale.ROOT, "%.4f", accuracy)).isEqualTo(printed.group(1));
+        }
     }
 
     @Test

@@ -1,10 +1,15 @@
 package dev.lethe.examples;
 
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
+import java.util.stream.Stream;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
+import org.apache.commons.compress.compressors.gzip.GzipCompressorOutputStream;
 
 /**
  * Writes a tiny CIFAR-10 in the official binary layout (folder {@code cifar-10-batches-bin} with
@@ -47,5 +52,31 @@ public final class SyntheticCifar {
         Files.writeString(dir.resolve("batches.meta.txt"), String.join("\n", CLASSES) + "\n\n",
                 StandardCharsets.US_ASCII);
         return root;
+    }
+
+    /**
+     * Writes the same data as {@link #write} as the official {@code cifar-10-binary.tar.gz}.
+     *
+     * @param archive the archive file to write
+     * @param recordsPerFile images per batch file
+     * @return {@code archive}
+     * @throws IOException if writing fails
+     */
+    public static Path writeArchive(Path archive, int recordsPerFile) throws IOException {
+        Path folder = write(Files.createTempDirectory("synthetic-cifar"), recordsPerFile).resolve("cifar-10-batches-bin");
+        try (OutputStream file = Files.newOutputStream(archive);
+                GzipCompressorOutputStream gzip = new GzipCompressorOutputStream(file);
+                TarArchiveOutputStream tar = new TarArchiveOutputStream(gzip);
+                Stream<Path> members = Files.list(folder)) {
+            for (Path member : (Iterable<Path>) members.sorted()::iterator) {
+                byte[] bytes = Files.readAllBytes(member);
+                TarArchiveEntry entry = new TarArchiveEntry("cifar-10-batches-bin/" + member.getFileName());
+                entry.setSize(bytes.length);
+                tar.putArchiveEntry(entry);
+                tar.write(bytes);
+                tar.closeArchiveEntry();
+            }
+        }
+        return archive;
     }
 }

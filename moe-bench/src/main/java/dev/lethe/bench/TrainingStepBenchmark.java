@@ -17,6 +17,7 @@ import ai.djl.training.tracker.Tracker;
 import dev.lethe.moe.Dispatch;
 import dev.lethe.moe.model.MoeResNet;
 import dev.lethe.moe.loss.MoeTrainingLoss;
+import dev.lethe.moe.train.FusedSgd;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -34,7 +35,9 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * One training step of the ready MoE CNN ({@link MoeResNet}) on a random 32×32×3 batch: forward,
- * {@link MoeTrainingLoss} (cross-entropy + router balancing 1e-2), backward, SGD with momentum.
+ * {@link MoeTrainingLoss} (cross-entropy + router balancing 1e-2), backward, SGD with heavy-ball
+ * momentum 0.9, lr 0.01: {@link FusedSgd} by default, DJL's {@code Sgd} with {@code -p
+ * optimizer=djl} (the same update, two more libtorch ops per parameter).
  * images/s = batch / (ms/op) × 1000; achieved GFLOP/s = 3 × {@code flopsPerImage()} × batch / time
  * (backward ≈ 2× forward).
  *
@@ -83,6 +86,10 @@ public class TrainingStepBenchmark {
         @Param({"128"})
         public int batch;
 
+        /** {@code fused} ({@link FusedSgd}) or {@code djl} (DJL's Sgd): the same heavy-ball update. */
+        @Param({"fused"})
+        public String optimizer;
+
         NDManager base;
         Model model;
         Trainer trainer;
@@ -114,11 +121,7 @@ public class TrainingStepBenchmark {
                             .build();
             DefaultTrainingConfig training =
                     new DefaultTrainingConfig(loss)
-                            .optOptimizer(
-                                    Optimizer.sgd()
-                                            .setLearningRateTracker(Tracker.fixed(0.01f))
-                                            .optMomentum(0.9f)
-                                            .build())
+                            .optOptimizer(optimizer())
                             .optDevices(new Device[] {base.getDevice()});
             trainer = model.newTrainer(training);
             probe = model.getBlock().getParameters().get(0).getValue();
@@ -127,6 +130,24 @@ public class TrainingStepBenchmark {
             System.out.printf(
                     "[lethe-bench] MoeResNet widths %d,%d,%d E=%d k=%d: %d forward FLOPs per image%n",
                     width, 2 * width, 4 * width, experts, topK, config.flopsPerImage());
+        }
+
+        private Optimizer optimizer() {
+            switch (optimizer) {
+                case "fused":
+                    return FusedSgd.builder()
+                            .setLearningRateTracker(Tracker.fixed(0.01f))
+                            .optMomentum(0.9f)
+                            .build();
+                case "djl":
+                    return Optimizer.sgd()
+                            .setLearningRateTracker(Tracker.fixed(0.01f))
+                            .optMomentum(0.9f)
+                            .build();
+                default:
+                    throw new IllegalArgumentException(
+                            "optimizer must be fused or djl, not " + optimizer);
+            }
         }
 
         @TearDown(Level.Trial)

@@ -196,7 +196,11 @@ final class CifarReader {
         } catch (IOException | RuntimeException e) {
             // commons-compress reports corrupt headers with IllegalArgumentException at times.
             throw new CifarFormatException(
-                    "Unreadable or truncated gzip/tar archive " + file + ": " + e.getMessage() + ". " + howToGet(variant),
+                    "Unreadable or truncated gzip/tar archive " + file + ": "
+                            + (e.getMessage() != null ? e.getMessage()
+                                    : e instanceof java.io.EOFException ? "it ends before its last member (truncated)"
+                                    : e.getClass().getSimpleName())
+                            + ". " + howToGet(variant),
                     e);
         }
     }

@@ -7,9 +7,10 @@ package dev.lethe.moe;
  */
 public enum Dispatch {
     /**
-     * Sort the (image, expert) assignments by expert, gather each expert's images, run each expert
-     * on its own slice only, undo the permutation with one gather, weight by the gates and sum over
-     * the k slots. An expert that receives no image does no work and gets no gradient. The default.
+     * Sort the (image, expert) assignments by expert, gather all of them with one gather, run each
+     * expert on its own contiguous block only, undo the permutation with one gather, and weight and
+     * sum the k slots of each image with one batched product (see {@link MoeBlock#dispatch}). An
+     * expert that receives no image does no work and gets no gradient. The default.
      */
     SPARSE,
     /**

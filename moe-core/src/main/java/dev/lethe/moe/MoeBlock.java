@@ -9,9 +9,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
@@ -29,6 +29,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BiFunction;
 import java.util.function.Consumer;
 
 /**
@@ -332,19 +333,17 @@ public final class MoeBlock extends AbstractBlock {
         NDArray values = top.get(0);
         NDArray gates = values.div(values.sum(new int[] {1}, true));
         long[] experts = top.get(1).toLongArray();
+        top.get(1).close();
         float[] gateValues = gates.toFloatArray();
 
-        NDArray flatGates = gates.reshape(-1);
-        NDArray routed =
-                dispatch == Dispatch.SPARSE
-                        ? sparse(parameterStore, x, experts, training)
-                        : dense(parameterStore, x, experts, training);
-        Shape rowShape = routed.getShape().slice(1);
-        long[] gateShape = new long[rowShape.dimension() + 1];
-        Arrays.fill(gateShape, 1L);
-        gateShape[0] = -1;
-        NDArray weighted = routed.mul(flatGates.reshape(new Shape(gateShape)));
-        NDArray out = weighted.reshape(new Shape(batch, topK).addAll(rowShape)).sum(new int[] {1});
+        NDArray out =
+                dispatch(
+                        x,
+                        experts,
+                        gates,
+                        numExperts,
+                        dispatch,
+                        (e, rows) -> runExpert(parameterStore, e, rows, training));
 
         Routing routing =
                 new Routing(
@@ -364,61 +363,206 @@ public final class MoeBlock extends AbstractBlock {
     }
 
     /**
-     * Runs each expert on its own images only. Returns (B*k, ...) rows in position order.
+     * The MoE layer's dispatch as a function (as DJL's {@code Conv2d.conv2d} is the function of
+     * {@code Conv2d}): runs the experts each image is routed to and sums their outputs weighted by
+     * the gates,
+     *
+     * <pre>
+     *   y_b = sum_s gates[b, s] * expert_{experts[b*k + s]}(x_b)      b &lt; B, s &lt; k
+     * </pre>
+     *
+     * <p>{@link Dispatch#SPARSE} gathers the B·k (image, expert) rows sorted by expert with one
+     * gather, splits them into one contiguous block per expert (views), runs each expert that got
+     * rows on its block only, concatenates the outputs, puts them back in (image, slot) order with
+     * one gather and combines the k slots of each image with one batched (1×k)·(k×D) product.
+     * In the backward pass that is one zero-filled input-sized gradient (the gather's), not one
+     * per expert. {@link Dispatch#DENSE} runs every expert on all B images and selects the routed
+     * rows; both combine the same way, so their outputs are bit-identical whenever the experts'
+     * outputs are (inference mode).
+     *
+     * <p>Computed intermediate arrays are closed as soon as they are used (autograd keeps what the
+     * backward pass needs), so they do not wait for the batch's manager; the index arrays, made
+     * from host data that the backward pass reads, stay in x's manager.
+     *
+     * @param x the input, (B, ...)
+     * @param experts the expert of each (image, slot), length B·k, image-major: {@code
+     *     experts[b*k + s]}, each in [0, numExperts); the k experts of an image need not differ
+     * @param gates the weight of each (image, slot), (B, k)
+     * @param numExperts E
+     * @param mode SPARSE (each expert on its own images) or DENSE (every expert on every image)
+     * @param expert {@code (e, rows) -> output}: expert e on rows (n, ...) of x, returning (n,
+     *     ...out) with the same trailing shape for every expert; called once per expert that has
+     *     rows (SPARSE) or once per expert (DENSE), in expert order
+     * @return y, (B, ...out)
+     * @throws IllegalArgumentException if the shapes or indices do not match
      */
-    private NDArray sparse(
-            ParameterStore parameterStore, NDArray x, long[] experts, boolean training) {
+    public static NDArray dispatch(
+            NDArray x,
+            long[] experts,
+            NDArray gates,
+            int numExperts,
+            Dispatch mode,
+            BiFunction<Integer, NDArray, NDArray> expert) {
+        Preconditions.checkArgument(
+                x.getShape().dimension() >= 1, "x must be (B, ...) but has shape %s", x.getShape());
+        long batch = x.getShape().get(0);
+        Preconditions.checkArgument(
+                gates.getShape().dimension() == 2 && gates.getShape().get(0) == batch,
+                "gates must be (B, k) with B = %s but has shape %s",
+                batch,
+                gates.getShape());
+        int topK = Math.toIntExact(gates.getShape().get(1));
+        Preconditions.checkArgument(
+                experts.length == batch * topK,
+                "experts has %s entries but B * k = %s * %s = %s",
+                experts.length,
+                batch,
+                topK,
+                batch * topK);
+        for (int p = 0; p < experts.length; p++) {
+            Preconditions.checkArgument(
+                    experts[p] >= 0 && experts[p] < numExperts,
+                    "experts[%s] = %s is not in [0, numExperts = %s)",
+                    p,
+                    experts[p],
+                    numExperts);
+        }
+        Preconditions.checkNotNull(mode, "mode must not be null");
+        Preconditions.checkNotNull(expert, "expert must not be null");
+        NDArray routed =
+                mode == Dispatch.SPARSE
+                        ? sparseRows(x, experts, topK, numExperts, expert)
+                        : denseRows(x, experts, topK, numExperts, expert);
+        // (B, 1, k) x (B, k, D) -> (B, 1, D): the gate-weighted sum over the k slots in one op
+        Shape rowShape = routed.getShape().slice(1);
+        try (NDArray slots = routed.reshape(batch, topK, rowShape.size());
+                NDArray weights = gates.reshape(batch, 1, topK);
+                NDArray sum = weights.matMul(slots)) {
+            routed.close();
+            return sum.reshape(new Shape(batch).addAll(rowShape));
+        }
+    }
+
+    /**
+     * SPARSE: each expert on its own rows. Returns (B*k, ...out) in (image, slot) order.
+     */
+    private static NDArray sparseRows(
+            NDArray x,
+            long[] experts,
+            int topK,
+            int numExperts,
+            BiFunction<Integer, NDArray, NDArray> expert) {
         NDManager manager = x.getManager();
         int positions = experts.length;
         int[] counts = new int[numExperts];
         for (long e : experts) {
             counts[(int) e]++;
         }
-        int[] start = new int[numExperts];
-        for (int e = 1; e < numExperts; e++) {
-            start[e] = start[e - 1] + counts[e - 1];
+        long[] start = new long[numExperts + 1];
+        for (int e = 0; e < numExperts; e++) {
+            start[e + 1] = start[e] + counts[e];
         }
-        // order[r] = position at sorted row r; inverse[p] = sorted row of position p (stable sort)
-        int[] next = start.clone();
+        // a stable sort of the positions by expert: row r of the sorted order holds position
+        // order[r]; inverse[p] is the sorted row of position p; the image of position p is p / k
+        long[] next = Arrays.copyOf(start, numExperts);
         long[] inverse = new long[positions];
         long[] imageOfRow = new long[positions];
         for (int p = 0; p < positions; p++) {
-            int row = next[(int) experts[p]]++;
+            int row = Math.toIntExact(next[(int) experts[p]]++);
             inverse[p] = row;
             imageOfRow[row] = p / topK;
         }
-        NDList parts = new NDList();
-        for (int e = 0; e < numExperts; e++) {
-            if (counts[e] == 0) {
-                continue;
+        NDList outputs = new NDList(numExperts);
+        // index arrays made from host data alias Java memory that autograd reads in the
+        // backward pass: they stay open until the batch's manager closes
+        NDArray images = manager.create(imageOfRow);
+        try (NDArray rows = gatherRows(x, images)) {
+            NDList blocks = rows.split(Arrays.copyOfRange(start, 1, numExperts), 0);
+            for (int e = 0; e < numExperts; e++) {
+                NDArray block = blocks.get(e);
+                if (counts[e] > 0) {
+                    NDArray out = run(expert, e, block);
+                    outputs.add(out);
+                    release(block, out);
+                } else {
+                    block.close();
+                }
             }
-            long[] images = Arrays.copyOfRange(imageOfRow, start[e], start[e] + counts[e]);
-            NDArray rows = x.get(new NDIndex("{}", manager.create(images)));
-            parts.add(runExpert(parameterStore, e, rows, training));
         }
-        NDArray sorted = parts.size() == 1 ? parts.get(0) : NDArrays.concat(parts, 0);
-        return sorted.get(new NDIndex("{}", manager.create(inverse)));
+        NDArray sorted = outputs.size() == 1 ? outputs.get(0) : NDArrays.concat(outputs, 0);
+        if (outputs.size() > 1) {
+            for (NDArray out : outputs) {
+                release(out, x);
+            }
+        }
+        NDArray routed = gatherRows(sorted, manager.create(inverse));
+        release(sorted, x);
+        return routed;
     }
 
     /**
-     * Runs every expert on every image, then selects the routed rows. Returns (B*k, ...) rows in
-     * position order, computed with the same arithmetic as {@link #sparse}.
+     * DENSE: every expert on every row, then the routed rows. Returns (B*k, ...out) in (image,
+     * slot) order.
      */
-    private NDArray dense(
-            ParameterStore parameterStore, NDArray x, long[] experts, boolean training) {
+    private static NDArray denseRows(
+            NDArray x,
+            long[] experts,
+            int topK,
+            int numExperts,
+            BiFunction<Integer, NDArray, NDArray> expert) {
         NDManager manager = x.getManager();
         long batch = x.getShape().get(0);
         NDList all = new NDList(numExperts);
         for (int e = 0; e < numExperts; e++) {
-            all.add(runExpert(parameterStore, e, x, training));
+            all.add(run(expert, e, x));
         }
         // (E*B, ...) with row e*B + b
-        NDArray stacked = NDArrays.concat(all, 0);
+        NDArray stacked = all.size() == 1 ? all.get(0) : NDArrays.concat(all, 0);
+        if (all.size() > 1) {
+            for (NDArray out : all) {
+                release(out, x);
+            }
+        }
         long[] rows = new long[experts.length];
         for (int p = 0; p < experts.length; p++) {
             rows[p] = experts[p] * batch + p / topK;
         }
-        return stacked.get(new NDIndex("{}", manager.create(rows)));
+        NDArray routed = gatherRows(stacked, manager.create(rows));
+        release(stacked, x);
+        return routed;
+    }
+
+    /**
+     * Rows {@code source[index[i]]} of a (N, ...) array: (n, ...). An embedding lookup of the rows
+     * flattened to (N, D): libtorch's {@code index_select} forward (a copy per row) and, backward,
+     * one zero-filled (N, D) gradient with the rows added in; faster both ways than advanced
+     * indexing ({@code get(NDIndex "{}")}), whose backward is an element-wise scatter.
+     */
+    private static NDArray gatherRows(NDArray source, NDArray index) {
+        Shape shape = source.getShape();
+        try (NDArray flat = source.reshape(shape.get(0), shape.size() / shape.get(0));
+                NDArray picked =
+                        flat.getNDArrayInternal()
+                                .embedding(index, flat, SparseFormat.DENSE)
+                                .singletonOrThrow()) {
+            return picked.reshape(new Shape(index.getShape().get(0)).addAll(shape.slice(1)));
+        }
+    }
+
+    private static NDArray run(BiFunction<Integer, NDArray, NDArray> expert, int e, NDArray rows) {
+        NDArray out = expert.apply(e, rows);
+        Preconditions.checkState(out != null, "expert %s returned null", e);
+        return out;
+    }
+
+    /**
+     * Closes an intermediate array early (autograd holds its own reference to whatever the
+     * backward pass needs), unless it is the array to keep (an expert may return its input).
+     */
+    private static void release(NDArray array, NDArray keep) {
+        if (array != keep) {
+            array.close();
+        }
     }
 
     private NDArray runExpert(ParameterStore store, int e, NDArray rows, boolean training) {

@@ -134,7 +134,7 @@ public final class MoeRouter extends AbstractBlock {
             NDArray xn = pooled.div(pooled.norm(new int[] {1}, true).add(1e-6f));
             NDArray weightNorm = w.norm(new int[] {1}, true);
             weightNorm.attach(x.getManager());
-            NDArray wn = weightNorm.add(1e-6f).pow(-1f).mul(w);
+            NDArray wn = ScalarOps.pow(weightNorm.add(1e-6f), -1f).mul(w);
             return new NDList(xn.matMul(wn.transpose()).mul(s).add(b));
         }
         NDArray logits = Linear.linear(pooled, w, b).singletonOrThrow();

@@ -8,6 +8,8 @@ import static dev.lethe.moe.MoeTestSupport.randomInput;
 import static dev.lethe.moe.MoeTestSupport.smallMoe;
 import static dev.lethe.moe.MoeTestSupport.snapshot;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
 import ai.djl.Model;
 import ai.djl.engine.Engine;
@@ -16,9 +18,11 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Activation;
 import ai.djl.nn.Blocks;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.SequentialBlock;
+import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.pooling.Pool;
 import ai.djl.training.DefaultTrainingConfig;
@@ -84,6 +88,182 @@ class MoeBlockTest {
                 assertThat(sum).isCloseTo(1f, org.assertj.core.data.Offset.offset(1e-5f));
             }
         }
+    }
+
+    @Test
+    void dispatch_matchesAHandComputedWeightedSum_forwardAndBackward() {
+        // B = 4 images of 3 values, k = 2, E = 4; expert e maps v to (e + 1) v + e; expert 2 gets
+        // no image, image 1 goes to expert 3 twice
+        long[] experts = {0, 1, 3, 3, 1, 0, 0, 3};
+        float[] gateValues = {0.25f, 0.75f, 1.5f, -0.5f, 0.5f, 0.5f, 2f, 1f};
+        float[] xs = {1f, -2f, 0.5f, 3f, 0f, -1f, 2f, 2f, -0.25f, -3f, 1f, 4f};
+        float[] ws = {0.5f, 1f, -1f, 2f, -0.5f, 0.25f, 1f, 1f, -2f, 0.75f, 0.5f, -1f};
+        for (Dispatch mode : Dispatch.values()) {
+            try (NDManager scope = manager.newSubManager()) {
+                NDArray x = scope.create(xs, new Shape(4, 3));
+                NDArray gates = scope.create(gateValues, new Shape(4, 2));
+                x.setRequiresGradient(true);
+                gates.setRequiresGradient(true);
+                int[] rowsSeen = new int[4];
+                float[] y;
+                try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                    NDArray out =
+                            MoeBlock.dispatch(
+                                    x,
+                                    experts,
+                                    gates,
+                                    4,
+                                    mode,
+                                    (e, rows) -> {
+                                        rowsSeen[e] += (int) rows.getShape().get(0);
+                                        return rows.mul(e + 1).add(e);
+                                    });
+                    y = out.toFloatArray();
+                    gc.backward(out.mul(scope.create(ws, new Shape(4, 3))).sum());
+                }
+                double[] yExpected = new double[12];
+                double[] gateGrad = new double[8];
+                double[] xGrad = new double[12];
+                for (int b = 0; b < 4; b++) {
+                    for (int s = 0; s < 2; s++) {
+                        int e = (int) experts[b * 2 + s];
+                        double g = gateValues[b * 2 + s];
+                        for (int d = 0; d < 3; d++) {
+                            double f = (e + 1) * (double) xs[b * 3 + d] + e;
+                            yExpected[b * 3 + d] += g * f;
+                            gateGrad[b * 2 + s] += ws[b * 3 + d] * f;
+                            xGrad[b * 3 + d] += g * (e + 1) * ws[b * 3 + d];
+                        }
+                    }
+                }
+                assertThat(y).as("%s y", mode).containsExactly(toFloats(yExpected), within(1e-5f));
+                assertThat(gates.getGradient().toFloatArray())
+                        .as("%s dL/dgates", mode)
+                        .containsExactly(toFloats(gateGrad), within(1e-5f));
+                assertThat(x.getGradient().toFloatArray())
+                        .as("%s dL/dx", mode)
+                        .containsExactly(toFloats(xGrad), within(1e-5f));
+                if (mode == Dispatch.SPARSE) {
+                    assertThat(rowsSeen).as("rows per expert").containsExactly(3, 2, 0, 3);
+                } else {
+                    assertThat(rowsSeen).as("rows per expert").containsExactly(4, 4, 4, 4);
+                }
+            }
+        }
+    }
+
+    @Test
+    void dispatch_invalidArguments_throwNamingTheRule() {
+        NDArray x = manager.zeros(new Shape(2, 3));
+        NDArray gates = manager.ones(new Shape(2, 2));
+        assertThatThrownBy(
+                        () -> MoeBlock.dispatch(x, new long[] {0, 1, 1}, gates, 2, Dispatch.SPARSE,
+                                (e, rows) -> rows))
+                .hasMessage("experts has 3 entries but B * k = 2 * 2 = 4");
+        assertThatThrownBy(
+                        () -> MoeBlock.dispatch(x, new long[] {0, 1, 2, 1}, gates, 2, Dispatch.SPARSE,
+                                (e, rows) -> rows))
+                .hasMessage("experts[2] = 2 is not in [0, numExperts = 2)");
+        assertThatThrownBy(
+                        () -> MoeBlock.dispatch(x, new long[] {0, 1, 1, 1}, manager.ones(new Shape(3, 2)),
+                                2, Dispatch.DENSE, (e, rows) -> rows))
+                .hasMessage("gates must be (B, k) with B = 2 but has shape (3, 2)");
+    }
+
+    @Test
+    void forward_inference_isEachImagesExpertsWeightedByItsGates() {
+        // the block against its definition, image by image, without the dispatch code
+        MoeBlock moe = smallMoe(4, 2, Dispatch.SPARSE, 4);
+        moe.initialize(manager, DataType.FLOAT32, new Shape(6, 4, 8, 8));
+        NDArray x = randomInput(manager, 21, 6, 4, 8, 8);
+        ParameterStore ps = new ParameterStore(manager, false);
+        float[] y = moe.forward(ps, new NDList(x), false).singletonOrThrow().toFloatArray();
+        Routing routing = moe.lastRouting().orElseThrow();
+        int per = 4 * 8 * 8;
+        for (int b = 0; b < 6; b++) {
+            double[] expected = new double[per];
+            NDArray image = x.get(b).expandDims(0);
+            for (int s = 0; s < 2; s++) {
+                int e = routing.expertIndex(b, s);
+                float[] f =
+                        moe.expert(e).forward(ps, new NDList(image), false).singletonOrThrow().toFloatArray();
+                for (int i = 0; i < per; i++) {
+                    expected[i] += routing.gate(b, s) * (double) f[i];
+                }
+            }
+            float[] actual = Arrays.copyOfRange(y, b * per, (b + 1) * per);
+            assertThat(actual).as("image %s", b).containsExactly(toFloats(expected), within(1e-4f));
+        }
+    }
+
+    @Test
+    void backward_sparseAndDenseInTraining_sameGradients() throws Exception {
+        // experts without BatchNorm (whose batch statistics differ between the modes) and no
+        // noise: both modes compute the same function, so their gradients must agree
+        MoeBlock sparse = plainMoe(Dispatch.SPARSE);
+        MoeBlock dense = plainMoe(Dispatch.DENSE);
+        Shape shape = new Shape(12, 4, 8, 8);
+        // the same seed gives both the same parameters (loadParameters would drop requiresGradient)
+        Engine.getInstance().setRandomSeed(5);
+        sparse.initialize(manager, DataType.FLOAT32, shape);
+        Engine.getInstance().setRandomSeed(5);
+        dense.initialize(manager, DataType.FLOAT32, shape);
+        assertThat(snapshot(sparse).values()).usingRecursiveComparison().isEqualTo(snapshot(dense).values());
+        NDArray w = randomInput(manager, 8, 12, 4, 8, 8);
+        float[][] xGrad = new float[2][];
+        MoeBlock[] blocks = {sparse, dense};
+        for (int i = 0; i < 2; i++) {
+            NDArray x = randomInput(manager, 7, 12, 4, 8, 8);
+            x.setRequiresGradient(true);
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                NDArray y = blocks[i].forward(new ParameterStore(manager, false), new NDList(x), true)
+                        .singletonOrThrow();
+                gc.backward(y.mul(w).sum());
+            }
+            xGrad[i] = x.getGradient().toFloatArray();
+        }
+        for (int b = 0; b < 12; b++) {
+            for (int s = 0; s < 2; s++) {
+                assertThat(sparse.lastRouting().orElseThrow().expertIndex(b, s))
+                        .isEqualTo(dense.lastRouting().orElseThrow().expertIndex(b, s));
+            }
+        }
+        assertThat(xGrad[0]).containsExactly(xGrad[1], within(1e-5f));
+        ai.djl.nn.ParameterList a = sparse.getParameters();
+        ai.djl.nn.ParameterList b = dense.getParameters();
+        for (int p = 0; p < a.size(); p++) {
+            float[] gb = b.valueAt(p).getArray().getGradient().toFloatArray();
+            NDArray sparseWeight = a.valueAt(p).getArray();
+            // an expert SPARSE never ran has no gradient; DENSE gives it zeros
+            float[] ga = sparseWeight.hasGradient()
+                    ? sparseWeight.getGradient().toFloatArray()
+                    : new float[gb.length];
+            assertThat(ga).as(a.keyAt(p)).containsExactly(gb, within(1e-5f));
+        }
+    }
+
+    private static MoeBlock plainMoe(Dispatch dispatch) {
+        return MoeBlock.builder()
+                .setNumExperts(4)
+                .setExpertFactory(
+                        index ->
+                                new SequentialBlock()
+                                        .add(Conv2d.builder().setKernelShape(new Shape(3, 3))
+                                                .optPadding(new Shape(1, 1)).setFilters(4).build())
+                                        .add(Activation::relu))
+                .optTopK(2)
+                .optDispatch(dispatch)
+                .optRouterInitStd(0.5f)
+                .optNoise(0f, 0f)
+                .build();
+    }
+
+    private static float[] toFloats(double[] values) {
+        float[] out = new float[values.length];
+        for (int i = 0; i < values.length; i++) {
+            out[i] = (float) values[i];
+        }
+        return out;
     }
 
     @Test

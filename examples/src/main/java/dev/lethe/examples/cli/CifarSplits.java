@@ -29,7 +29,7 @@ import java.util.Locale;
  * shuffled; for {@code MoeTraining.fit}), {@link #trainPlain()} (the same images, not augmented, in
  * order; for unlearning, profiling and metrics), {@link #validation()} and {@link #test()} (not
  * augmented). Batches are (B, 3, 32, 32) normalised float32 images and (B) float32 class ids. The
- * {@link LabeledData} views wrap the non-augmented datasets.
+ * {@link LabeledData} views wrap the non-augmented datasets, except {@link #labeledTrainAugmented()}.
  *
  * <pre>{@code
  * Path archive = CifarSplits.locate(null, CifarVariant.CIFAR10, false, Paths.get("."));
@@ -41,6 +41,15 @@ public final class CifarSplits {
 
     /** Images held out of the training file for validation: 5,000 (500 per CIFAR-10 class). */
     public static final int VALIDATION_SIZE = CifarDataset.DEFAULT_VALIDATION_SIZE;
+
+    /**
+     * The augmentation of {@link #train()}, as recorded with a trained model: a random crop of the
+     * image padded by 4 zero pixels and a random horizontal flip ({@code CifarDataset.optAugment}).
+     */
+    public static final String AUGMENTATION = "random-crop(pad 4)+horizontal-flip";
+
+    /** The augmentation of {@link #trainPlain()}: none. */
+    public static final String NO_AUGMENTATION = "none";
 
     /** Where the repository keeps the real data, relative to its root: {@code ../shared/data}. */
     public static final String SHARED_DATA_DIR = "../shared/data";
@@ -54,6 +63,8 @@ public final class CifarSplits {
     private final CifarDataset validation;
     private final CifarDataset test;
     private final LabeledData labeledTrain;
+    private final LabeledData labeledTrainAugmented;
+    private final long augmentSeed;
     private final LabeledData labeledValidation;
     private final LabeledData labeledTest;
 
@@ -66,7 +77,9 @@ public final class CifarSplits {
         trainPlain = view(Dataset.Usage.TRAIN, batchSize, false, augmentSeed, limit);
         validation = view(Dataset.Usage.VALIDATION, batchSize, false, augmentSeed, 0);
         test = view(Dataset.Usage.TEST, batchSize, false, augmentSeed, 0);
+        this.augmentSeed = augmentSeed;
         labeledTrain = LabeledData.of(trainPlain, trainPlain.labels(), data.classNames());
+        labeledTrainAugmented = LabeledData.of(train, train.labels(), data.classNames());
         labeledValidation = LabeledData.of(validation, validation.labels(), data.classNames());
         labeledTest = LabeledData.of(test, test.labels(), data.classNames());
     }
@@ -109,13 +122,20 @@ public final class CifarSplits {
      * @param limit 0 for the whole training split; otherwise its first {@code limit} images (in
      *     file order), for quick runs and tests. Validation and test are never cut.
      * @return the splits
-     * @throws IllegalArgumentException if a number is out of range
+     * @throws IllegalArgumentException if a number is out of range, e.g. a limit above {@link
+     *     #trainSplitSize}
      */
     public static CifarSplits of(CifarData data, int batchSize, long splitSeed, long augmentSeed, int limit) {
         checkNotNull(data, "data must not be null");
         checkArgument(batchSize > 0, "batchSize (%s) must be > 0", batchSize);
         checkArgument(limit >= 0, "limit (%s) must be >= 0 (0 = all images)", limit);
         checkArgument(data.trainSize() >= 2, "the data has %s training images; need at least 2", data.trainSize());
+        checkArgument(
+                limit <= trainSplitSize(data),
+                "limit (%s) is more than the %s images of the %s training split (0 = all of them)",
+                limit,
+                trainSplitSize(data),
+                data.variant());
         return new CifarSplits(data, batchSize, splitSeed, augmentSeed, limit);
     }
 
@@ -244,6 +264,40 @@ public final class CifarSplits {
         return labeledTrain;
     }
 
+    /**
+     * @return {@link #train()} with its labels: the training images as the model was trained on
+     *     them (augmented with {@link #AUGMENTATION}, shuffled), for a Retrain reference trained
+     *     like the model
+     */
+    public LabeledData labeledTrainAugmented() {
+        return labeledTrainAugmented;
+    }
+
+    /**
+     * The training images for a run that trains like the model did: {@link
+     * #labeledTrainAugmented()} for {@link #AUGMENTATION}, {@link #labeledTrain()} for {@link
+     * #NO_AUGMENTATION}.
+     *
+     * @param augmentation the augmentation recorded with the model
+     * @return the data
+     * @throws IllegalArgumentException for an augmentation these splits cannot produce
+     */
+    public LabeledData labeledTrain(String augmentation) {
+        if (AUGMENTATION.equals(augmentation)) {
+            return labeledTrainAugmented;
+        }
+        if (NO_AUGMENTATION.equals(augmentation)) {
+            return labeledTrain;
+        }
+        throw new IllegalArgumentException("unknown augmentation '" + augmentation + "'; expected '"
+                + AUGMENTATION + "' or '" + NO_AUGMENTATION + "'");
+    }
+
+    /** @return the seed of {@link #train()}'s augmentation */
+    public long augmentSeed() {
+        return augmentSeed;
+    }
+
     /** @return {@link #validation()} with its labels (the probe's data) */
     public LabeledData labeledValidation() {
         return labeledValidation;
@@ -275,8 +329,8 @@ public final class CifarSplits {
     public int classId(String idOrName) {
         checkNotNull(idOrName, "class must not be null");
         String s = idOrName.trim();
-        if (s.matches("\\d+")) {
-            int id = Integer.parseInt(s);
+        if (s.matches("-?\\d+")) {
+            int id = parseId(s);
             checkArgument(
                     id < numClasses(),
                     "class id %s must be in [0, %s); classes: %s",
@@ -286,6 +340,37 @@ public final class CifarSplits {
             return id;
         }
         return data.classId(s);
+    }
+
+    /**
+     * Parses a class id given as text.
+     *
+     * @param text digits, possibly with a minus sign
+     * @return the id, &gt;= 0
+     * @throws IllegalArgumentException if it is negative or too large for an int; the message
+     *     names the value and the rule
+     */
+    static int parseId(String text) {
+        long id;
+        try {
+            id = Long.parseLong(text.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("class id " + text + " is not a number", e);
+        }
+        checkArgument(id >= 0, "class id %s must be >= 0 (ids count from 0)", id);
+        checkArgument(id <= Integer.MAX_VALUE, "class id %s is too large", id);
+        return (int) id;
+    }
+
+    /**
+     * The size of the training split of decoded data: its training images minus the validation
+     * hold-out ({@link #validationSize}); the largest useful {@code limit}.
+     *
+     * @param data the decoded data
+     * @return the number of training images, 45,000 for CIFAR-10
+     */
+    public static int trainSplitSize(CifarData data) {
+        return data.trainSize() - validationSize(data.trainSize());
     }
 
     /**

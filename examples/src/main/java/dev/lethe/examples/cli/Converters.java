@@ -19,17 +19,6 @@ final class Converters {
 
     private Converters() {}
 
-    /**
-     * Resolves {@code --class}, turning an unknown class into a usage error (exit code 2).
-     */
-    static int classId(picocli.CommandLine.Model.CommandSpec spec, CifarSplits splits, String idOrName) {
-        try {
-            return splits.classId(idOrName);
-        } catch (IllegalArgumentException e) {
-            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--class: " + e.getMessage());
-        }
-    }
-
     /** "expert-targeted" for {@code EXPERT_TARGETED}. */
     static String cliName(Enum<?> value) {
         return value.name().toLowerCase(Locale.ROOT).replace('_', '-');

@@ -6,10 +6,16 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Locale;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /** Options that choose and cut the data: {@code --data}, {@code --dataset}, {@code --limit}, {@code --split-seed}. */
 public final class DataOptions {
+
+    @Spec(Spec.Target.MIXEE)
+    private CommandSpec spec;
 
     @Option(
             names = "--data",
@@ -30,7 +36,7 @@ public final class DataOptions {
             names = "--limit",
             paramLabel = "N",
             description = "Use only the first N images of the training split, for a quick run (default: all;"
-                    + " validation and test are never cut).")
+                    + " at most the split's size, 45000 for CIFAR-10; validation and test are never cut).")
     private int limit;
 
     @Option(
@@ -50,6 +56,15 @@ public final class DataOptions {
     }
 
     /**
+     * Checks the values that can be checked before the data is read.
+     *
+     * @throws ParameterException if {@code --limit} is negative
+     */
+    void check() {
+        OptionChecks.atLeast(spec, "--limit", limit, 0);
+    }
+
+    /**
      * Locates, reads and splits the data, printing one line about it.
      *
      * @param fallbackVariant the data set when {@code --dataset} is not given
@@ -60,7 +75,7 @@ public final class DataOptions {
      * @param log where to print
      * @return the splits
      * @throws IOException if the data is missing (the message says where to get it) or malformed
-     * @throws IllegalArgumentException if the limit is negative
+     * @throws ParameterException if {@code --limit} is negative or more than the training split
      */
     CifarSplits load(
             CifarVariant fallbackVariant,
@@ -70,17 +85,34 @@ public final class DataOptions {
             boolean download,
             PrintStream log)
             throws IOException {
-        if (limit < 0) {
-            throw new IllegalArgumentException("--limit (" + limit + ") must be >= 0");
-        }
+        check();
         CifarVariant variant = variant(fallbackVariant);
         Path path = CifarSplits.locate(data, variant, download, RuntimeOptions.home());
         long start = System.nanoTime();
         CifarData decoded = CifarSplits.load(path, variant);
+        checkLimit(spec, "--limit", limit, decoded);
         CifarSplits splits =
                 CifarSplits.of(decoded, batchSize, splitSeed != null ? splitSeed : fallbackSplitSeed, augmentSeed, limit);
         log.printf(Locale.ROOT, "data: %s from %s (%.1f s)%n", splits, path, (System.nanoTime() - start) / 1e9);
         return splits;
+    }
+
+    /**
+     * Rejects a training limit above the training split's size (it would silently mean "all").
+     *
+     * @param spec the command
+     * @param option the option's name
+     * @param limit the value (0 = all)
+     * @param data the decoded data
+     * @throws ParameterException if the limit is more than {@link CifarSplits#trainSplitSize}
+     */
+    static void checkLimit(CommandSpec spec, String option, int limit, CifarData data) {
+        int available = CifarSplits.trainSplitSize(data);
+        if (limit > available) {
+            throw new ParameterException(spec.commandLine(), String.format(Locale.ROOT,
+                    "%s (%d) is more than the %d images of the %s training split; pass at most %d (or 0 for all)",
+                    option, limit, available, data.variant(), available));
+        }
     }
 
     /**

@@ -1,7 +1,9 @@
 package dev.lethe.examples.cli;
 
 import ai.djl.Model;
+import dev.lethe.cifar.CifarData;
 import dev.lethe.cifar.CifarVariant;
+import dev.lethe.cifar.LabelMode;
 import dev.lethe.moe.model.MoeResNet;
 import dev.lethe.moe.train.TrainingProgress;
 import dev.lethe.moe.train.TrainingRecipe;
@@ -64,7 +66,9 @@ final class DemoCommand implements Callable<Integer> {
             description = "Seed of training and unlearning (default: ${DEFAULT-VALUE}).")
     private long seed;
 
-    @Option(names = "--out", paramLabel = "DIR", description = "Report folder (default: .lethe/demo).")
+    @Option(names = "--out", paramLabel = "DIR",
+            description = "Report folder; the new model goes to DIR/model (default: .lethe/demo, the demo's own"
+                    + " folder, replaced on every run; a folder you name is written over only with --overwrite).")
     private Path out;
 
     @Option(names = "--cache", paramLabel = "DIR", description = "Model cache (default: .lethe/cache).")
@@ -80,30 +84,38 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--download", description = "Download CIFAR-10 (163 MB) if it is not found.")
     private boolean download;
 
+    @Mixin private OutputOptions output;
     @Mixin private RuntimeOptions runtime;
+
+    /** The recipe the model records, in words: "forget-ready recipe, 6 epochs". */
+    static String recipeText(TrainedModel model) {
+        return model.recipe().map(r -> r.name() + " recipe" + (r.mutualInformation() > 0 ? " (class-aware routing)" : "")
+                + ", " + r.epochs() + (r.epochs() == 1 ? " epoch" : " epochs")).orElse("no recorded recipe");
+    }
 
     @Override
     public Integer call() throws Exception {
         runtime.apply();
         long start = System.nanoTime();
         PrintStream log = System.err;
-        if (epochs < 1) {
-            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--epochs (" + epochs + ") must be >= 1");
-        }
-        if (trainImages < 0) {
-            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
-                    "--train-images (" + trainImages + ") must be >= 0");
+        OptionChecks.atLeast(spec, "--epochs", epochs, 1);
+        OptionChecks.atLeast(spec, "--train-images", trainImages, 0);
+        OptionChecks.classIdInRange(spec, "--class", forgetClass, CifarVariant.CIFAR10.numClasses(LabelMode.FINE));
+        Path dir = out != null ? out : RuntimeOptions.home().resolve(".lethe").resolve("demo");
+        ModelCache models = new ModelCache(cache != null ? cache : ModelCache.defaultRoot());
+        if (out != null) {
+            output.check("--out", out, SavedModels.nested(out), models.root());
         }
         TrainingRecipe recipe = TrainingRecipe.forgetReady().toBuilder().optEpochs(epochs).optSeed(seed).build();
         Path archive = CifarSplits.locate(data, CifarVariant.CIFAR10, download, RuntimeOptions.home());
-        CifarSplits splits = CifarSplits.of(CifarSplits.load(archive, CifarVariant.CIFAR10), recipe.batchSize(), 0,
-                seed, trainImages);
+        CifarData decoded = CifarSplits.load(archive, CifarVariant.CIFAR10);
+        DataOptions.checkLimit(spec, "--train-images", trainImages, decoded);
+        CifarSplits splits = CifarSplits.of(decoded, recipe.batchSize(), 0, seed, trainImages);
         log.printf(Locale.ROOT, "data: %s from %s%n", splits, archive);
-        int classId = Converters.classId(spec, splits, forgetClass);
+        int classId = OptionChecks.classId(spec, splits, forgetClass);
         MoeResNet.Config config = MoeResNet.Config.builder().optWidths(WIDTHS[0], WIDTHS[1], WIDTHS[2]).optNumExperts(8)
                 .optTopK(2).optNumClasses(splits.numClasses()).optSeed(seed).build();
-        ModelCache models = new ModelCache(cache != null ? cache : ModelCache.defaultRoot());
-        String key = ModelCache.key(splits.datasetName(), splits.splitSeed(), splits.limit(), config, recipe);
+        String key = ModelCache.key(splits, config, recipe);
         if (fresh && models.contains(key)) {
             com.google.common.io.MoreFiles.deleteRecursively(models.directory(key),
                     com.google.common.io.RecursiveDeleteOption.ALLOW_INSECURE);
@@ -111,24 +123,26 @@ final class DemoCommand implements Callable<Integer> {
         log.printf(Locale.ROOT, "model: MoE ResNet widths 16,32,64, 8 experts, top-2, %.0f MFLOPs/image; recipe %s,"
                 + " %d epochs; %d libtorch thread(s)%n", config.flopsPerImage() / 1e6, recipe.name(), epochs,
                 RuntimeOptions.effectiveThreads());
-        Path dir = out != null ? out : RuntimeOptions.home().resolve(".lethe").resolve("demo");
         try (TrainedModel original = models.getOrTrain(splits, config, recipe,
                 TrainingProgress.console(log, System.console() != null), log)) {
             double trainedAt = (System.nanoTime() - start) / 1e9;
             Unlearner unlearner = Unlearner.forClass(classId).method(method).optScope(Scope.EXPERTS_AND_ROUTER)
                     .optEpochs(2).optSeed(seed);
-            ForgetReport report = ForgetRun.run(original, splits, classId, unlearner, seed, 5000, 2000, null, log);
+            ForgetReport report = ForgetRun.run(original, splits, classId, unlearner, splits.labeledTrain(), seed,
+                    5000, 2000, null, log);
             UnlearningResult result = report.result();
             try (Model forgotten = result.model()) {
-                SavedModels.save(forgotten, dir.resolve("model"), ForgetCommand.derivedMetadata(original, result, seed));
+                MoeResNet.save(forgotten, SavedModels.nested(dir), ForgetCommand.derivedMetadata(original, result, seed));
                 double total = (System.nanoTime() - start) / 1e9;
                 ForgetReport finalReport = report.toBuilder()
                         .optModels(original.directory().map(Object::toString).orElse(null),
-                                dir.resolve("model").toString(), original.config().toString())
+                                SavedModels.nested(dir).toString(), original.config().toString())
                         .addNote(String.format(Locale.ROOT,
-                                "Demo model: widths 16,32,64, 8 experts, top-2, forget-ready recipe, %d epochs on %s"
-                                        + " training images; test accuracy %.2f %% (trained in %.0f s).",
-                                epochs, trainImages == 0 ? "all 45,000" : "the first " + trainImages,
+                                "Demo model: widths %s, %d experts, top-%d, %s on %s training images; test accuracy"
+                                        + " %.2f %% (trained in %.0f s).",
+                                java.util.Arrays.toString(original.config().widths()), original.config().numExperts(),
+                                original.config().topK(), recipeText(original),
+                                trainImages == 0 ? "all " + splits.train().size() : "the first " + trainImages,
                                 original.testAccuracy(), original.trainSeconds()))
                         .addNote(String.format(Locale.ROOT,
                                 "Demo wall time %.0f s (model ready after %.0f s, %s).", total, trainedAt,

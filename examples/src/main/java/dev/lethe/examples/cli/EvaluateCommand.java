@@ -29,8 +29,7 @@ import picocli.CommandLine.Spec;
         })
 final class EvaluateCommand implements Callable<Integer> {
 
-    @Option(names = "--model", paramLabel = "DIR", required = true, description = "The model's folder.")
-    private Path modelDir;
+    @Mixin private ModelInput modelInput;
 
     @Option(names = "--class", paramLabel = "CLASS",
             description = "The forgotten class, id or name (default: the one the model records as forgotten).")
@@ -61,9 +60,13 @@ final class EvaluateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         runtime.apply();
+        OptionChecks.atLeast(spec, "--retain-sample", retainSample, 1);
+        OptionChecks.atLeast(spec, "--mia-per-side", miaPerSide, 1);
+        data.check();
         PrintStream log = System.err;
-        try (TrainedModel model = TrainedModel.load(modelDir);
+        try (TrainedModel model = modelInput.load();
                 TrainedModel retrain = retrainDir == null ? null : TrainedModel.load(retrainDir)) {
+            OptionChecks.classIdInRange(spec, "--class", forgetClass, model.config().numClasses());
             CifarSplits splits = data.load(DataOptions.variantOf(model), DataOptions.splitSeedOf(model), 128, 0,
                     false, log);
             ProfileCommand.checkClasses(model, splits);
@@ -105,7 +108,7 @@ final class EvaluateCommand implements Callable<Integer> {
 
     private int resolveClass(TrainedModel model, CifarSplits splits) {
         if (forgetClass != null) {
-            return Converters.classId(spec, splits, forgetClass);
+            return OptionChecks.classId(spec, splits, forgetClass);
         }
         List<Integer> forgotten = Unlearner.forgottenClasses(model.model());
         if (forgotten.size() == 1) {

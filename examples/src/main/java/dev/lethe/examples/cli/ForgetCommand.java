@@ -1,12 +1,14 @@
 package dev.lethe.examples.cli;
 
 import ai.djl.Model;
+import dev.lethe.moe.model.MoeResNet;
 import dev.lethe.moe.train.TrainingRecipe;
 import dev.lethe.unlearn.Method;
 import dev.lethe.unlearn.Scope;
 import dev.lethe.unlearn.Unlearner;
 import dev.lethe.unlearn.UnlearningResult;
 import dev.lethe.eval.UnlearningEvaluator;
+import dev.lethe.unlearn.data.LabeledData;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -33,8 +35,7 @@ import picocli.CommandLine.Spec;
         })
 final class ForgetCommand implements Callable<Integer> {
 
-    @Option(names = "--model", paramLabel = "DIR", required = true, description = "The trained model's folder.")
-    private Path modelDir;
+    @Mixin private ModelInput modelInput;
 
     @Option(names = "--class", paramLabel = "CLASS", required = true,
             description = "The class to forget: an id (3) or a name (cat).")
@@ -86,43 +87,67 @@ final class ForgetCommand implements Callable<Integer> {
     @Spec private CommandSpec spec;
 
     @Mixin private DataOptions data;
+    @Mixin private OutputOptions output;
     @Mixin private RuntimeOptions runtime;
 
     @Override
     public Integer call() throws Exception {
         runtime.apply();
+        OptionChecks.atLeast(spec, "--epochs", epochs, 1);
+        OptionChecks.positive(spec, "--lr", learningRate);
+        OptionChecks.atLeast(spec, "--retrain-epochs", retrainEpochs, 1);
+        OptionChecks.atLeast(spec, "--retain-sample", retainSample, 1);
+        OptionChecks.atLeast(spec, "--mia-per-side", miaPerSide, 1);
+        data.check();
+        Path input = modelInput.folder();
+        Path retrainInput = retrainDir == null ? null : SavedModels.resolve(retrainDir);
+        if (out != null) {
+            output.check("--out", out, SavedModels.nested(out), input, retrainInput);
+        }
         PrintStream log = System.err;
-        try (TrainedModel original = TrainedModel.load(modelDir);
-                TrainedModel retrain = retrainDir == null ? null : TrainedModel.load(retrainDir)) {
+        try (TrainedModel original = TrainedModel.load(input);
+                TrainedModel retrain = retrainInput == null ? null : TrainedModel.load(retrainInput)) {
+            OptionChecks.classIdInRange(spec, "--class", forgetClass, original.config().numClasses());
+            TrainingRecipe retrainRecipe = method == Method.RETRAIN ? retrainRecipe(original) : null;
             CifarSplits splits = data.load(DataOptions.variantOf(original), DataOptions.splitSeedOf(original), 128,
                     seed, false, log);
             ProfileCommand.checkClasses(original, splits);
-            int classId = Converters.classId(spec, splits, forgetClass);
-            Unlearner unlearner = Unlearner.forClass(classId).method(method).optScope(scope).optEpochs(epochs)
-                    .optSeed(seed);
-            if (learningRate != null) {
-                unlearner = unlearner.optLearningRate(learningRate);
+            int classId = OptionChecks.classId(spec, splits, forgetClass);
+            Path dir = out != null ? out : defaultOut(original, splits.classNames().get(classId));
+            Path modelOut = SavedModels.nested(dir);
+            if (out == null) {
+                output.check("the default output folder", dir, modelOut, input, retrainInput);
             }
-            if (method == Method.RETRAIN) {
-                unlearner = unlearner.optRetrainRecipe(retrainRecipe(original));
-            }
+            Unlearner unlearner = OptionChecks.build(spec, "unlearning options", () -> {
+                Unlearner u = Unlearner.forClass(classId).method(method).optScope(scope).optEpochs(epochs).optSeed(seed);
+                if (learningRate != null) {
+                    u = u.optLearningRate(learningRate);
+                }
+                return retrainRecipe != null ? u.optRetrainRecipe(retrainRecipe) : u;
+            });
             int rs = retainSample == null ? UnlearningEvaluator.ALL : retainSample;
             int mia = miaPerSide == null ? UnlearningEvaluator.ALL : miaPerSide;
-            ForgetReport report = ForgetRun.run(original, splits, classId, unlearner, seed, rs, mia, retrain, log);
+            ForgetReport report = ForgetRun.run(original, splits, classId, unlearner, unlearningData(original, splits),
+                    seed, rs, mia, retrain, log);
             UnlearningResult result = report.result();
             if (result.status() != UnlearningResult.Status.DONE) {
                 System.out.println(result.message());
                 return 0;
             }
             try (Model forgotten = result.model()) {
-                Path dir = out != null ? out : defaultOut(original, splits.classNames().get(classId));
-                Path modelOut = dir.resolve("model");
                 Map<String, String> meta = derivedMetadata(original, result, seed);
-                SavedModels.save(forgotten, modelOut, meta);
-                report = report.toBuilder()
+                if (method == Method.RETRAIN) {
+                    meta.put(SavedModels.AUGMENTATION, original.augmentation()); // what unlearningData used
+                }
+                MoeResNet.save(forgotten, modelOut, meta);
+                ForgetReport.Builder b = report.toBuilder()
                         .optModels(original.directory().orElseThrow().toAbsolutePath().normalize().toString(),
-                                modelOut.toAbsolutePath().normalize().toString(), original.config().toString())
-                        .build();
+                                modelOut.toAbsolutePath().normalize().toString(), original.config().toString());
+                if (method == Method.RETRAIN && original.recipe().isEmpty()) {
+                    b.addNote("The model records no training recipe: the Retrain reference used the plain recipe"
+                            + " (" + retrainRecipe + "), which may differ from the model's own training.");
+                }
+                report = b.build();
                 List<Path> files = Reports.write(dir, report);
                 print(report, result);
                 System.out.println("saved the new model to " + modelOut.toAbsolutePath().normalize());
@@ -132,14 +157,26 @@ final class ForgetCommand implements Callable<Integer> {
         return 0;
     }
 
-    private TrainingRecipe retrainRecipe(TrainedModel original) {
-        TrainingRecipe recipe = original.metadata(SavedModels.RECIPE).map(TrainingRecipe::fromJson)
-                .orElse(TrainingRecipe.plain());
-        TrainingRecipe.Builder b = recipe.toBuilder().optSeed(seed);
+    /**
+     * The training images the method works on: for Retrain, the images as the model was trained on
+     * them (its recorded augmentation, so that the reference is trained like the model); for every
+     * other method the plain, non-augmented images (D_f and D_r).
+     */
+    LabeledData unlearningData(TrainedModel original, CifarSplits splits) {
+        return method == Method.RETRAIN ? splits.labeledTrain(original.augmentation()) : splits.labeledTrain();
+    }
+
+    /**
+     * The recipe of a Retrain reference: the model's own (epochs, batch size, schedule, router
+     * losses), with the unlearning seed and {@code --retrain-epochs} if given; the plain recipe when
+     * the model records none.
+     */
+    TrainingRecipe retrainRecipe(TrainedModel original) {
+        TrainingRecipe.Builder b = original.recipe().orElse(TrainingRecipe.plain()).toBuilder().optSeed(seed);
         if (retrainEpochs != null) {
             b.optEpochs(retrainEpochs);
         }
-        return b.build();
+        return OptionChecks.build(spec, "--retrain-epochs", b::build);
     }
 
     private Path defaultOut(TrainedModel original, String className) {
@@ -157,8 +194,10 @@ final class ForgetCommand implements Callable<Integer> {
         Map<String, String> meta = new LinkedHashMap<>(original.metadata());
         meta.remove(SavedModels.TEST_ACCURACY);
         meta.remove(SavedModels.VALIDATION_ACCURACY);
-        meta.remove(SavedModels.CREATED);
-        meta.remove(SavedModels.LETHE_VERSION);
+        meta.remove(SavedModels.LEGACY_RECIPE); // the model's recipe property is saved by the library
+        meta.remove(SavedModels.LEGACY_FORGOTTEN_CLASSES);
+        meta.remove("created"); // written by earlier command lines; the library records both now
+        meta.remove("letheVersion");
         meta.put(SavedModels.METHOD, result.method().name());
         meta.put("scope", result.scope().name());
         meta.put("unlearnSeed", String.valueOf(seed));

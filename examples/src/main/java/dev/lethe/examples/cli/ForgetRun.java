@@ -4,16 +4,19 @@ import static com.google.common.base.Preconditions.checkNotNull;
 
 import ai.djl.Model;
 import dev.lethe.moe.MoeBlocks;
+import dev.lethe.moe.train.TrainingRecipe;
 import dev.lethe.unlearn.Method;
 import dev.lethe.unlearn.Unlearner;
 import dev.lethe.unlearn.UnlearningResult;
 import dev.lethe.eval.UnlearningEvaluation;
 import dev.lethe.eval.UnlearningEvaluator;
+import dev.lethe.unlearn.data.LabeledData;
 import dev.lethe.unlearn.profile.ActivationProfile;
 import dev.lethe.unlearn.profile.ActivationProfiler;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.util.Locale;
+import java.util.Optional;
 
 /**
  * One measured forgetting run, as {@code lethe forget} and {@code lethe demo} do it: evaluate the
@@ -31,7 +34,10 @@ public final class ForgetRun {
      * @param splits its data
      * @param forgetClass the class to forget
      * @param unlearner the configured request (method, scope, epochs, learning rate, seed); {@code
-     *     from} and {@code using} are applied here, with {@code splits.labeledTrain()}
+     *     from} and {@code using} are applied here
+     * @param using the training images the method works on: {@code splits.labeledTrain()}, or for
+     *     Retrain the images as the model was trained on them ({@link
+     *     CifarSplits#labeledTrain(String)})
      * @param seed the request's seed, for the report
      * @param retainSample RA on a sample of this many retain images ({@link UnlearningEvaluator#ALL}
      *     for all)
@@ -49,6 +55,7 @@ public final class ForgetRun {
             CifarSplits splits,
             int forgetClass,
             Unlearner unlearner,
+            LabeledData using,
             long seed,
             int retainSample,
             int miaTrainPerSide,
@@ -67,7 +74,7 @@ public final class ForgetRun {
 
         log.printf(Locale.ROOT, "forgetting class %d (%s)...%n", forgetClass, className);
         UnlearningResult result =
-                unlearner.from(original.model()).using(splits.labeledTrain()).optProgress(s -> log.println("  " + s))
+                unlearner.from(original.model()).using(using).optProgress(s -> log.println("  " + s))
                         .retrain();
         ForgetReport.Builder report = ForgetReport.builder()
                 .setData(splits.datasetName(), splits.classNames())
@@ -104,8 +111,42 @@ public final class ForgetRun {
             report.addNote("Only the first " + splits.limit() + " training images were used: a quick run,"
                     + " not the protocol.");
         }
-        result.selection().filter(s -> !s.isClassSpecific()).ifPresent(s -> report.addNote(s.warning()));
+        result.selection().filter(s -> !s.isClassSpecific())
+                .ifPresent(s -> report.addNote(notClassSpecific(s.meanCollateral(), original.recipe())));
         return report.build();
+    }
+
+    /**
+     * What a selection that is not class-specific means for this model, from the recipe it records:
+     * a plain model can be retrained with class-aware routing; a model trained with it already
+     * needs more than that.
+     *
+     * @param meanCollateral the selection's mean collateral, 0–1
+     * @param recipe the model's recipe, if it records one
+     * @return one paragraph
+     */
+    static String notClassSpecific(double meanCollateral, Optional<TrainingRecipe> recipe) {
+        String fact = String.format(Locale.ROOT,
+                "Not class-specific: the selected experts also carry %.0f%% of the other classes' gate mass, so"
+                        + " routing does not follow this class and retraining them edits the shared trunk.",
+                100 * meanCollateral);
+        if (recipe.isEmpty()) {
+            return fact + " The model records no training recipe; class-aware routing"
+                    + " (TrainingRecipe.forgetReady(), `lethe train --recipe forget-ready`) makes routing follow the"
+                    + " classes.";
+        }
+        TrainingRecipe r = recipe.get();
+        if (r.mutualInformation() > 0) {
+            return fact + String.format(Locale.ROOT,
+                    " The model was trained with class-aware routing (%s recipe, mutual-information weight %s,"
+                            + " %d epochs), and routing still does not carry the class: a longer training or a larger"
+                            + " mutual-information weight may; the evaluation after forgetting says how much was"
+                            + " removed all the same.",
+                    r.name(), r.mutualInformation(), r.epochs());
+        }
+        return fact + " The model was trained with the plain recipe; training it with class-aware routing"
+                + " (TrainingRecipe.forgetReady(), `lethe train --recipe forget-ready`) makes routing follow the"
+                + " classes.";
     }
 
     /**

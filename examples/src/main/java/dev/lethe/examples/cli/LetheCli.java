@@ -1,10 +1,9 @@
 package dev.lethe.examples.cli;
 
 import dev.lethe.examples.protocol.ProtocolCommand;
+import dev.lethe.moe.model.ModelFiles;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintWriter;
-import java.util.Properties;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.IVersionProvider;
@@ -33,6 +32,8 @@ import picocli.CommandLine.Spec;
             ForgetCommand.class,
             EvaluateCommand.class,
             ProtocolCommand.class,
+            // `lethe audit verify` goes here (an AuditCommand with a `verify` subcommand) once the audit
+            // record's verify API lands in the library; ModelFiles.verify already checks a model's files.
             CommandLine.HelpCommand.class
         })
 public final class LetheCli implements Runnable {
@@ -103,23 +104,13 @@ public final class LetheCli implements Runnable {
     }
 
     /**
-     * The version of the examples jar (from its Maven properties), or "development" when run from
-     * classes.
+     * The version of Lethe: the library's ({@link ModelFiles#libraryVersion()}, which also records
+     * it in every saved model), or "development" when run from compiled classes.
      *
      * @return the version
      */
     public static String version() {
-        try (InputStream in =
-                LetheCli.class.getResourceAsStream("/META-INF/maven/dev.lethe/examples/pom.properties")) {
-            if (in != null) {
-                Properties p = new Properties();
-                p.load(in);
-                return p.getProperty("version", "development");
-            }
-        } catch (IOException e) {
-            // fall through
-        }
-        return "development";
+        return ModelFiles.libraryVersion();
     }
 
     /** Prints the version for {@code --version}. */

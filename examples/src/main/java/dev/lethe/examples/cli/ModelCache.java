@@ -3,6 +3,8 @@ package dev.lethe.examples.cli;
 import static com.google.common.base.Preconditions.checkNotNull;
 
 import com.google.common.hash.Hashing;
+import com.google.common.io.MoreFiles;
+import com.google.common.io.RecursiveDeleteOption;
 import dev.lethe.moe.model.MoeResNet;
 import dev.lethe.moe.train.TrainingProgress;
 import dev.lethe.moe.train.TrainingRecipe;
@@ -15,8 +17,10 @@ import java.util.Locale;
 
 /**
  * Trained models kept by what made them, so that a second run with the same configuration loads
- * the model instead of training it again: {@code <root>/<key>/}, where the key hashes the data set,
- * the split seed, the training limit, the architecture and the recipe ({@link #key}).
+ * the model instead of training it again: {@code <root>/<key>/}, where the key hashes what made
+ * the model ({@link #key} for a trained model, {@link #retrainKey} for a Retrain reference). The
+ * one cache of the command line: {@code lethe train} and {@code lethe demo} use {@code
+ * .lethe/cache}, {@code lethe protocol} its {@code models} folder, with the same keys.
  *
  * <pre>{@code
  * ModelCache cache = new ModelCache(Paths.get(".lethe/cache"));
@@ -49,20 +53,43 @@ public final class ModelCache {
     }
 
     /**
-     * The cache key of a training run: the first 16 hex digits of the SHA-256 of the data set name,
-     * split seed, limit, configuration JSON and recipe JSON.
+     * The cache key of a training run: the first 16 hex digits of the SHA-256 of what determines
+     * the model: the data set, split seed, training limit, the augmentation and its seed, the
+     * architecture (configuration JSON) and the recipe (JSON).
      *
-     * @param datasetName "CIFAR-10" or "CIFAR-100"
-     * @param splitSeed the validation split seed
-     * @param limit the training limit (0 = all images)
+     * @param splits the data the model is trained on ({@link CifarSplits#train()})
      * @param config the architecture
      * @param recipe the training recipe
      * @return the key, e.g. {@code "3f9a0c1d2e4b5a6c"}
      */
-    public static String key(
-            String datasetName, long splitSeed, int limit, MoeResNet.Config config, TrainingRecipe recipe) {
-        String description =
-                datasetName + "\n" + splitSeed + "\n" + limit + "\n" + config + "\n" + recipe.toJson();
+    public static String key(CifarSplits splits, MoeResNet.Config config, TrainingRecipe recipe) {
+        return hash(description(splits, config, recipe));
+    }
+
+    /**
+     * The cache key of a Retrain reference: a model of the same architecture trained with the same
+     * recipe and augmentation on the training split without one class ({@link #key} plus the
+     * class).
+     *
+     * @param splits the data
+     * @param config the architecture
+     * @param recipe the recipe of the Retrain run
+     * @param forgetClass the class left out
+     * @return the key
+     */
+    public static String retrainKey(CifarSplits splits, MoeResNet.Config config, TrainingRecipe recipe, int forgetClass) {
+        return hash(description(splits, config, recipe) + "\nwithout class " + forgetClass);
+    }
+
+    private static String description(CifarSplits splits, MoeResNet.Config config, TrainingRecipe recipe) {
+        checkNotNull(splits, "splits must not be null");
+        checkNotNull(config, "config must not be null");
+        checkNotNull(recipe, "recipe must not be null");
+        return splits.datasetName() + "\n" + splits.splitSeed() + "\n" + splits.limit() + "\n"
+                + CifarSplits.AUGMENTATION + " seed " + splits.augmentSeed() + "\n" + config + "\n" + recipe.toJson();
+    }
+
+    private static String hash(String description) {
         return Hashing.sha256().hashString(description, StandardCharsets.UTF_8).toString().substring(0, 16);
     }
 
@@ -79,7 +106,7 @@ public final class ModelCache {
      * @return whether a complete model is stored under it
      */
     public boolean contains(String key) {
-        return Files.isRegularFile(directory(key).resolve("lethe-model.json"));
+        return SavedModels.isModel(directory(key));
     }
 
     /**
@@ -100,7 +127,29 @@ public final class ModelCache {
             TrainingProgress progress,
             PrintStream log)
             throws IOException {
-        String key = key(splits.datasetName(), splits.splitSeed(), splits.limit(), config, recipe);
+        return getOrCreate(key(splits, config, recipe), () -> TrainedModel.train(splits, config, recipe, progress), log);
+    }
+
+    /** Makes the model of a cache entry. */
+    @FunctionalInterface
+    public interface Producer {
+        /**
+         * @return the new model (not yet saved)
+         * @throws IOException if making it fails
+         */
+        TrainedModel produce() throws IOException;
+    }
+
+    /**
+     * Loads the model stored under a key, or makes it and stores it.
+     *
+     * @param key the key ({@link #key}, {@link #retrainKey})
+     * @param producer makes the model when it is not stored
+     * @param log receives one line saying whether the model was loaded or made, and where it is
+     * @return the model (closed by the caller); {@link TrainedModel#directory()} is its cache folder
+     * @throws IOException if loading, making or storing fails
+     */
+    public TrainedModel getOrCreate(String key, Producer producer, PrintStream log) throws IOException {
         Path dir = directory(key);
         if (contains(key)) {
             TrainedModel cached = TrainedModel.load(dir);
@@ -112,18 +161,34 @@ public final class ModelCache {
                     cached.testAccuracy());
             return cached;
         }
-        TrainedModel trained = TrainedModel.train(splits, config, recipe, progress);
+        TrainedModel made = producer.produce();
         try {
-            Files.createDirectories(root);
-            Path tmp = Files.createTempDirectory(root, key + ".tmp");
-            trained.save(tmp);
-            Files.move(tmp, dir);
-            trained.movedTo(dir);
+            put(key, made);
             log.printf(Locale.ROOT, "cached the model in %s%n", dir);
-            return trained;
+            return made;
         } catch (IOException | RuntimeException e) {
-            trained.close();
+            made.close();
             throw e;
         }
+    }
+
+    /**
+     * Stores a model under a key, replacing what was there: written to a temporary folder and
+     * renamed when complete, so that an interrupted run leaves no half-written entry.
+     *
+     * @param key the key
+     * @param model the model; its {@link TrainedModel#directory()} becomes the entry's folder
+     * @throws IOException if writing fails
+     */
+    public void put(String key, TrainedModel model) throws IOException {
+        Path dir = directory(key);
+        Files.createDirectories(root);
+        Path tmp = Files.createTempDirectory(root, key + ".tmp");
+        model.save(tmp);
+        if (Files.exists(dir)) {
+            MoreFiles.deleteRecursively(dir, RecursiveDeleteOption.ALLOW_INSECURE);
+        }
+        Files.move(tmp, dir);
+        model.movedTo(dir);
     }
 }

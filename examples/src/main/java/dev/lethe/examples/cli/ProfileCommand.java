@@ -30,8 +30,7 @@ final class ProfileCommand implements Callable<Integer> {
     /** Which images to profile. */
     enum Split { TEST, VALIDATION, TRAIN }
 
-    @Option(names = "--model", paramLabel = "DIR", required = true, description = "Model folder.")
-    private Path modelDir;
+    @Mixin private ModelInput modelInput;
 
     @Option(names = "--split", paramLabel = "NAME", defaultValue = "test",
             description = "Images to profile: test, validation or train (default: ${DEFAULT-VALUE}).")
@@ -47,8 +46,9 @@ final class ProfileCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         runtime.apply();
+        data.check();
         PrintStream log = System.err;
-        try (TrainedModel model = TrainedModel.load(modelDir)) {
+        try (TrainedModel model = modelInput.load()) {
             CifarSplits splits = data.load(DataOptions.variantOf(model), DataOptions.splitSeedOf(model), 128, 0,
                     false, log);
             checkClasses(model, splits);

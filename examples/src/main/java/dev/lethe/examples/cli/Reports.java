@@ -263,8 +263,8 @@ public final class Reports {
             experts.forEach((layer, ids) -> md.append("| ").append(layer).append(" | ").append(ids).append(" |\n"));
             md.append('\n');
             report.result().selection().ifPresent(s -> {
-                if (!s.warning().isEmpty()) {
-                    md.append("**Warning:** ").append(s.warning()).append("\n\n");
+                if (!s.isClassSpecific()) {
+                    md.append("**Warning:** the selected experts are not class-specific (see the notes).\n\n");
                 }
             });
         }

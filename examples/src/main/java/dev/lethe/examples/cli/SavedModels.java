@@ -3,39 +3,40 @@ package dev.lethe.examples.cli;
 import static com.google.common.base.Preconditions.checkNotNull;
 
 import ai.djl.Model;
-import dev.lethe.moe.model.MoeResNet;
+import dev.lethe.moe.model.ModelFiles;
+import dev.lethe.moe.train.TrainingRecipe;
 import dev.lethe.unlearn.Unlearner;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
-import java.util.stream.Collectors;
 
 /**
- * Saves and loads {@link MoeResNet} models with the metadata the command line records next to
- * them (data set, recipe, seed, test accuracy, times, forgotten classes), on top of {@link
- * MoeResNet#save} / {@link MoeResNet#load}.
+ * What the command line adds to the library's model files ({@link ModelFiles}, reached through
+ * {@code MoeResNet.save/load}): the folder layout of {@code lethe forget --out DIR} (the model in
+ * {@code DIR/model}) and the metadata keys the commands record (data set, split, times, accuracy).
  *
- * <p>A model folder holds {@code lethe-model.json} and DJL's parameter file. The classes a model has
- * forgotten live in the model property {@link Unlearner#FORGOTTEN_PROPERTY} while it is in memory;
- * {@link #save} writes them to the metadata key {@link #FORGOTTEN_CLASSES} and {@link #load}
- * restores the property, so that a saved and reloaded model still refuses to forget a class twice.
+ * <p>The library itself records the recipe ({@link TrainingRecipe#MODEL_PROPERTY}), the forgotten
+ * classes ({@link Unlearner#FORGOTTEN_PROPERTY}), the expert masks, the library version, the time
+ * and the parameters' checksum. Models written by an earlier command line kept the recipe and the
+ * forgotten classes as metadata ({@link #LEGACY_RECIPE}, {@link #LEGACY_FORGOTTEN_CLASSES}); {@link
+ * #restoreLegacyProperties} turns them back into properties when such a model is loaded.
  */
 public final class SavedModels {
 
     /** Metadata key: the data set, "CIFAR-10" or "CIFAR-100". */
     public static final String DATASET = "dataset";
-    /** Metadata key: the training recipe as JSON. */
-    public static final String RECIPE = "recipe";
     /** Metadata key: the seed of initialisation and data order. */
     public static final String SEED = "seed";
     /** Metadata key: the seed of the validation split. */
     public static final String SPLIT_SEED = "splitSeed";
     /** Metadata key: the number of training images when a limit was used ("0" = all). */
     public static final String TRAIN_LIMIT = "trainLimit";
+    /**
+     * Metadata key: the augmentation of the training images ({@link CifarSplits#AUGMENTATION} or
+     * {@link CifarSplits#NO_AUGMENTATION}), so that a Retrain reference is trained like the model.
+     */
+    public static final String AUGMENTATION = "augmentation";
     /** Metadata key: the test accuracy in percent, 0–100. */
     public static final String TEST_ACCURACY = "testAccuracy";
     /** Metadata key: the last epoch's validation accuracy in percent, 0–100. */
@@ -44,20 +45,17 @@ public final class SavedModels {
     public static final String TRAIN_SECONDS = "trainSeconds";
     /** Metadata key: libtorch threads of the run. */
     public static final String THREADS = "threads";
-    /** Metadata key: comma-separated ids of the classes the model has forgotten. */
-    public static final String FORGOTTEN_CLASSES = "forgottenClasses";
     /** Metadata key: the unlearning method that produced the model. */
     public static final String METHOD = "method";
     /** Metadata key: wall-clock seconds of the unlearning run that produced the model. */
     public static final String UNLEARN_SECONDS = "unlearnSeconds";
     /** Metadata key: the folder of the model this one was derived from. */
     public static final String SOURCE_MODEL = "sourceModel";
-    /** Metadata key: the Lethe version that wrote the model. */
-    public static final String LETHE_VERSION = "letheVersion";
-    /** Metadata key: when the model was written (ISO-8601 UTC). */
-    public static final String CREATED = "created";
+    /** Metadata key of the recipe in models written before the library recorded it. */
+    public static final String LEGACY_RECIPE = "recipe";
+    /** Metadata key of the forgotten classes in models written before the library recorded them. */
+    public static final String LEGACY_FORGOTTEN_CLASSES = "forgottenClasses";
 
-    private static final String CONFIG_FILE = "lethe-model.json";
     private static final String NESTED = "model";
 
     private SavedModels() {}
@@ -72,80 +70,53 @@ public final class SavedModels {
      */
     public static Path resolve(Path dir) throws NoSuchFileException {
         checkNotNull(dir, "dir must not be null");
-        if (Files.isRegularFile(dir.resolve(CONFIG_FILE))) {
+        if (isModel(dir)) {
             return dir;
         }
-        if (Files.isRegularFile(dir.resolve(NESTED).resolve(CONFIG_FILE))) {
+        if (isModel(dir.resolve(NESTED))) {
             return dir.resolve(NESTED);
         }
         String why =
                 Files.isDirectory(dir)
-                        ? "the folder holds no " + CONFIG_FILE + ", so it is not a Lethe model (train one with"
-                                + " `lethe train --out DIR`)"
+                        ? "the folder holds no " + ModelFiles.MANIFEST_FILE + ", so it is not a Lethe model (train"
+                                + " one with `lethe train --out DIR`)"
                         : "no such model folder";
         throw new NoSuchFileException(dir.toAbsolutePath().normalize().toString(), null, why);
     }
 
     /**
-     * Loads a model and restores its forgotten classes from the metadata.
-     *
-     * @param dir the model folder (or a folder holding it as {@code model/})
-     * @return the model; the caller closes it
-     * @throws IOException if the folder is missing or the model is corrupt; the message names the
-     *     folder
+     * @param dir a folder
+     * @return whether it holds a saved model ({@code lethe-model.json})
      */
-    public static Model load(Path dir) throws IOException {
-        Path folder = resolve(dir);
-        Model model;
-        try {
-            model = MoeResNet.load(folder);
-        } catch (IOException e) {
-            throw new IOException("cannot load the model in " + folder.toAbsolutePath().normalize() + ": "
-                    + e.getMessage(), e);
+    public static boolean isModel(Path dir) {
+        return Files.isRegularFile(dir.resolve(ModelFiles.MANIFEST_FILE));
+    }
+
+    /**
+     * The folder {@code lethe forget} and {@code lethe demo} write the new model to.
+     *
+     * @param out the command's output folder
+     * @return {@code out/model}
+     */
+    public static Path nested(Path out) {
+        return out.resolve(NESTED);
+    }
+
+    /**
+     * Sets the recipe and forgotten-class properties of a model written by an earlier command line
+     * from its metadata, when the model does not carry them yet.
+     *
+     * @param model the loaded model
+     * @param metadata its metadata
+     */
+    static void restoreLegacyProperties(Model model, Map<String, String> metadata) {
+        String recipe = metadata.get(LEGACY_RECIPE);
+        if (model.getProperty(TrainingRecipe.MODEL_PROPERTY) == null && recipe != null && !recipe.isBlank()) {
+            model.setProperty(TrainingRecipe.MODEL_PROPERTY, recipe);
         }
-        String forgotten = metadata(folder).get(FORGOTTEN_CLASSES);
-        if (forgotten != null && !forgotten.isBlank()) {
+        String forgotten = metadata.get(LEGACY_FORGOTTEN_CLASSES);
+        if (model.getProperty(Unlearner.FORGOTTEN_PROPERTY) == null && forgotten != null && !forgotten.isBlank()) {
             model.setProperty(Unlearner.FORGOTTEN_PROPERTY, forgotten);
         }
-        return model;
-    }
-
-    /**
-     * Reads a model's metadata.
-     *
-     * @param dir the model folder (or a folder holding it as {@code model/})
-     * @return the metadata, in file order
-     * @throws IOException if the folder or its configuration is missing or unreadable
-     */
-    public static Map<String, String> metadata(Path dir) throws IOException {
-        Path folder = resolve(dir);
-        try {
-            return new LinkedHashMap<>(MoeResNet.readMetadata(folder));
-        } catch (RuntimeException e) {
-            throw new IOException("corrupt model configuration in " + folder + ": " + e.getMessage(), e);
-        }
-    }
-
-    /**
-     * Saves a model with metadata, adding {@link #FORGOTTEN_CLASSES} from the model's {@link
-     * Unlearner#FORGOTTEN_PROPERTY}, {@link #LETHE_VERSION} and {@link #CREATED}.
-     *
-     * @param model the model; its block must be a {@link MoeResNet}
-     * @param dir the folder, created if needed
-     * @param metadata the metadata to record (copied)
-     * @throws IOException if writing fails
-     */
-    public static void save(Model model, Path dir, Map<String, String> metadata) throws IOException {
-        checkNotNull(model, "model must not be null");
-        Map<String, String> all = new LinkedHashMap<>(metadata == null ? Map.of() : metadata);
-        List<Integer> forgotten = Unlearner.forgottenClasses(model);
-        if (!forgotten.isEmpty()) {
-            all.put(FORGOTTEN_CLASSES, forgotten.stream().map(String::valueOf).collect(Collectors.joining(",")));
-        } else {
-            all.remove(FORGOTTEN_CLASSES);
-        }
-        all.putIfAbsent(LETHE_VERSION, LetheCli.version());
-        all.put(CREATED, java.time.Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString());
-        MoeResNet.save(model, dir, all);
     }
 }

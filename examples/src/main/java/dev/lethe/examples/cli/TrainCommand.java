@@ -29,6 +29,7 @@ final class TrainCommand implements Callable<Integer> {
 
     @Mixin private DataOptions data;
     @Mixin private ModelOptions model;
+    @Mixin private OutputOptions output;
     @Mixin private RuntimeOptions runtime;
 
     @Option(names = "--seed", paramLabel = "SEED", defaultValue = "0",
@@ -37,7 +38,7 @@ final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--out", paramLabel = "DIR",
             description = "Model folder to write (default: .lethe/cache/<hash of data, config and recipe>, where"
-                    + " `lethe demo` finds it too).")
+                    + " `lethe demo` finds it too). An existing model is replaced only with --overwrite.")
     private Path out;
 
     @Option(names = "--download", description = "Download the data set if it is not found (the only network access).")
@@ -48,12 +49,17 @@ final class TrainCommand implements Callable<Integer> {
         runtime.apply();
         PrintStream log = System.err;
         TrainingRecipe recipe = model.recipe(seed);
+        model.config(data.variant(CifarVariant.CIFAR10).numClasses(dev.lethe.cifar.LabelMode.FINE), seed);
+        data.check();
+        if (out != null) {
+            output.check("--out", out, out);
+        }
         CifarSplits splits = data.load(CifarVariant.CIFAR10, 0, recipe.batchSize(), seed, download, log);
         MoeResNet.Config config = model.config(splits.numClasses(), seed);
-        Path dir = out != null
-                ? out
-                : ModelCache.defaultRoot().resolve(
-                        ModelCache.key(splits.datasetName(), splits.splitSeed(), splits.limit(), config, recipe));
+        Path dir = out != null ? out : ModelCache.defaultRoot().resolve(ModelCache.key(splits, config, recipe));
+        if (out == null) {
+            output.check("the cache entry", dir, dir);
+        }
         log.printf(Locale.ROOT, "model: widths %s, %d experts, top-%d, %.1f MFLOPs/image; %d libtorch thread(s)%n",
                 java.util.Arrays.toString(config.widths()), config.numExperts(), config.topK(),
                 config.flopsPerImage() / 1e6, RuntimeOptions.effectiveThreads());

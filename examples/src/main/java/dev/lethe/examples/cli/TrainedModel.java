@@ -48,10 +48,11 @@ public final class TrainedModel implements AutoCloseable {
      * @param recipe the training recipe
      * @param progress receives batch and epoch progress (e.g. {@code TrainingProgress.console})
      * @return the trained model, with metadata {@link SavedModels#DATASET}, {@link
-     *     SavedModels#RECIPE}, {@link SavedModels#SEED}, {@link SavedModels#SPLIT_SEED}, {@link
-     *     SavedModels#TRAIN_LIMIT}, {@link SavedModels#TEST_ACCURACY}, {@link
+     *     SavedModels#SEED}, {@link SavedModels#SPLIT_SEED}, {@link SavedModels#TRAIN_LIMIT},
+     *     {@link SavedModels#AUGMENTATION}, {@link SavedModels#TEST_ACCURACY}, {@link
      *     SavedModels#VALIDATION_ACCURACY}, {@link SavedModels#TRAIN_SECONDS} and {@link
-     *     SavedModels#THREADS}
+     *     SavedModels#THREADS}; the recipe is the model's property ({@link
+     *     TrainingRecipe#of(Model)})
      * @throws IOException if the data cannot be read
      * @throws IllegalArgumentException if the configuration does not fit the data
      */
@@ -89,10 +90,10 @@ public final class TrainedModel implements AutoCloseable {
         }
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put(SavedModels.DATASET, splits.datasetName());
-        meta.put(SavedModels.RECIPE, recipe.toJson());
         meta.put(SavedModels.SEED, String.valueOf(recipe.seed()));
         meta.put(SavedModels.SPLIT_SEED, String.valueOf(splits.splitSeed()));
         meta.put(SavedModels.TRAIN_LIMIT, String.valueOf(splits.limit()));
+        meta.put(SavedModels.AUGMENTATION, CifarSplits.AUGMENTATION); // splits.train() is augmented
         meta.put(SavedModels.TRAIN_SECONDS, String.format(Locale.ROOT, "%.1f", history.seconds()));
         meta.put(
                 SavedModels.VALIDATION_ACCURACY,
@@ -104,16 +105,32 @@ public final class TrainedModel implements AutoCloseable {
     }
 
     /**
-     * Loads a saved model with its metadata ({@link SavedModels#load}).
+     * Wraps a model made elsewhere (e.g. by unlearning) with the metadata to save next to it.
      *
-     * @param dir the model folder
+     * @param model the model (closed with the returned object)
+     * @param metadata its metadata (copied)
+     * @return the wrapper; {@link #history()} and {@link #directory()} are empty
+     */
+    public static TrainedModel of(Model model, Map<String, String> metadata) {
+        return new TrainedModel(checkNotNull(model, "model must not be null"), checkNotNull(metadata,
+                "metadata must not be null"), null, null);
+    }
+
+    /**
+     * Loads a saved model with its metadata ({@link MoeResNet#load}: the parameters are checked
+     * against their recorded checksum; the recipe, forgotten classes and expert masks come back).
+     *
+     * @param dir the model folder, or a folder holding it as {@code model/} ({@link
+     *     SavedModels#resolve})
      * @return the model
      * @throws IOException if the folder is missing or the model corrupt; the message names it
      */
     public static TrainedModel load(Path dir) throws IOException {
         Path folder = SavedModels.resolve(dir);
-        Map<String, String> meta = SavedModels.metadata(folder);
-        return new TrainedModel(SavedModels.load(folder), meta, null, folder);
+        Map<String, String> meta = MoeResNet.readMetadata(folder); // the library's messages name the folder
+        Model model = MoeResNet.load(folder);
+        SavedModels.restoreLegacyProperties(model, meta);
+        return new TrainedModel(model, meta, null, folder);
     }
 
     /**
@@ -125,20 +142,8 @@ public final class TrainedModel implements AutoCloseable {
      * @throws IOException if the images cannot be read
      */
     public static double accuracy(Model model, LabeledData data) throws IOException {
-        int[] all = new int[data.size()];
-        for (int i = 0; i < all.length; i++) {
-            all[i] = i;
-        }
-        Predictions p = Predictions.compute(model, data, all, 256);
-        int[] labels = p.labels();
-        int[] predicted = p.predicted();
-        int correct = 0;
-        for (int i = 0; i < labels.length; i++) {
-            if (labels[i] == predicted[i]) {
-                correct++;
-            }
-        }
-        return labels.length == 0 ? Double.NaN : 100.0 * correct / labels.length;
+        return Predictions.compute(model, data, java.util.stream.IntStream.range(0, data.size()).toArray(), 256)
+                .accuracy();
     }
 
     /**
@@ -149,9 +154,7 @@ public final class TrainedModel implements AutoCloseable {
      * @throws IOException if writing fails
      */
     public Path save(Path dir) throws IOException {
-        SavedModels.save(model, dir, metadata);
-        metadata.clear();
-        metadata.putAll(SavedModels.metadata(dir));
+        MoeResNet.save(model, dir, metadata);
         directory = dir;
         return dir;
     }
@@ -192,6 +195,23 @@ public final class TrainedModel implements AutoCloseable {
     /** @return the folder the model was loaded from or saved to, if any */
     public Optional<Path> directory() {
         return Optional.ofNullable(directory);
+    }
+
+    /**
+     * @return the recipe the model was trained with ({@link TrainingRecipe#of(Model)}), empty when
+     *     it records none
+     */
+    public Optional<TrainingRecipe> recipe() {
+        return TrainingRecipe.of(model);
+    }
+
+    /**
+     * @return the augmentation of the training images recorded with the model ({@link
+     *     SavedModels#AUGMENTATION}); a model trained by this command line before it was recorded
+     *     was trained with {@link CifarSplits#AUGMENTATION}
+     */
+    public String augmentation() {
+        return metadata(SavedModels.AUGMENTATION).orElse(CifarSplits.AUGMENTATION);
     }
 
     /** @return the recorded test accuracy (0–100), or NaN when none was recorded */

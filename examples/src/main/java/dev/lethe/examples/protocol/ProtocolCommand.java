@@ -1,7 +1,6 @@
 package dev.lethe.examples.protocol;
 
 import ai.djl.Model;
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.DefaultTrainingConfig;
@@ -20,10 +19,13 @@ import com.google.gson.JsonParser;
 import dev.lethe.cifar.CifarData;
 import dev.lethe.cifar.CifarVariant;
 import dev.lethe.examples.cli.CifarSplits;
+import dev.lethe.examples.cli.ModelCache;
+import dev.lethe.examples.cli.RuntimeOptions;
+import dev.lethe.examples.cli.SavedModels;
+import dev.lethe.examples.cli.TrainedModel;
 import dev.lethe.moe.model.MoeResNet;
 import dev.lethe.moe.routing.RoutingStats;
 import dev.lethe.moe.train.EpochResult;
-import dev.lethe.moe.train.MoeTraining;
 import dev.lethe.moe.train.TrainingHistory;
 import dev.lethe.moe.train.TrainingProgress;
 import dev.lethe.moe.train.TrainingRecipe;
@@ -51,9 +53,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /**
  * The field's class-wise forgetting protocol on CIFAR-10 (Jia et al. 2023; Fan et al. 2024), run
@@ -67,6 +73,10 @@ import picocli.CommandLine.Option;
  * Avg.Gap to Retrain), measures the routing shift of the forgotten class and a relearn test. Every
  * trained model and every run's record is cached by configuration, so a rerun resumes where it
  * stopped. Hyperparameters are never read from the test set.
+ *
+ * <p>Caches under {@code --cache}: the base and Retrain models in {@code models/}, a {@link
+ * ModelCache} (the command line's one model cache, with its keys), and the run records in {@code
+ * runs/} (one JSON per evaluated run, keyed by the run's settings).
  */
 @Command(
         name = "protocol",
@@ -78,7 +88,10 @@ public final class ProtocolCommand implements Callable<Integer> {
     /** One line per file; the records are read by programs (RESULTS.md is the human view). */
     private static final Gson COMPACT = new GsonBuilder().serializeSpecialFloatingPointValues().create();
 
-    @Option(names = "--data", description = "CIFAR-10 archive or folder (default ../shared/data/cifar-10-binary.tar.gz)")
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--data", description = "CIFAR-10 archive or folder (default ../shared/data next to the repository)")
     Path data;
 
     @Option(names = "--cache", defaultValue = ".lethe/protocol", description = "cache of models and run records (default ${DEFAULT-VALUE})")
@@ -137,8 +150,12 @@ public final class ProtocolCommand implements Callable<Integer> {
             + " (first recipe, seed and class; the grid is ValidationSweep's), and use the chosen ones")
     boolean tune;
 
+    /** The methods {@code --methods} accepts (Retrain runs unless {@code --skip-retrain}). */
+    static final List<String> METHODS = List.of("ours-experts", "ours-router", "ours-head", "ours-all", "head-only",
+            "head-only-ours", "fine-tune", "fine-tune-ours", "gradient-ascent", "random-labels");
+
     private CifarSplits splits;
-    private LabeledData augmentedTrain;
+    private ModelCache models;
     private UnlearningEvaluator evaluator;
     private final List<JsonObject> records = new ArrayList<>();
     private final List<JsonObject> tuning = new ArrayList<>();
@@ -146,12 +163,18 @@ public final class ProtocolCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        checkOptions();
         System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(threads));
         System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
-        Path dataPath = data != null ? data : Path.of("../shared/data/cifar-10-binary.tar.gz");
+        Path dataPath = CifarSplits.locate(data, CifarVariant.CIFAR10, false, RuntimeOptions.home());
         CifarData cifar = CifarSplits.load(dataPath, CifarVariant.CIFAR10);
+        if (limit > CifarSplits.trainSplitSize(cifar)) {
+            throw new ParameterException(spec.commandLine(), String.format(Locale.ROOT,
+                    "--limit (%d) is more than the %d images of the training split; pass at most %d (or 0 for all)",
+                    limit, CifarSplits.trainSplitSize(cifar), CifarSplits.trainSplitSize(cifar)));
+        }
         splits = CifarSplits.of(cifar, 128, 0, 0, limit);
-        augmentedTrain = LabeledData.of(splits.train(), splits.train().labels(), splits.classNames());
+        models = new ModelCache(cache.resolve("models"));
         evaluator = splits.evaluator(retainSample, miaPerSide);
         Files.createDirectories(cache.resolve("runs"));
         log("protocol on %s; recipes %s, classes %s, seeds %s, %d epochs, widths %s, %d threads",
@@ -168,11 +191,45 @@ public final class ProtocolCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** Checks every option before the data is read: a wrong value is a usage error (exit code 2). */
+    private void checkOptions() {
+        check(threads >= 1, "--threads (%s) must be >= 1", threads);
+        check(epochs >= 1, "--epochs (%s) must be >= 1", epochs);
+        check(unlearnEpochs >= 1, "--unlearn-epochs (%s) must be >= 1", unlearnEpochs);
+        check(retainSample >= 1, "--retain-sample (%s) must be >= 1", retainSample);
+        check(miaPerSide >= 1, "--mia-per-side (%s) must be >= 1", miaPerSide);
+        check(limit >= 0, "--limit (%s) must be >= 0 (0 = all images)", limit);
+        check(widths.length == 3, "--widths needs 3 comma-separated widths, e.g. 16,32,64; got %s", widths.length);
+        int numClasses = CifarVariant.CIFAR10.numClasses(dev.lethe.cifar.LabelMode.FINE);
+        for (int c : classes) {
+            check(c >= 0 && c < numClasses, "--classes: class id %s must be in [0, %s)", c, numClasses);
+        }
+        for (String m : methods) {
+            check(METHODS.contains(m), "--methods: unknown method '%s'; choose from %s", m, METHODS);
+        }
+        for (String r : recipes) {
+            for (long seed : seeds) {
+                try {
+                    recipe(r, seed);
+                    modelConfig(seed);
+                } catch (IllegalArgumentException e) {
+                    throw new ParameterException(spec.commandLine(), e.getMessage());
+                }
+            }
+        }
+    }
+
+    private void check(boolean ok, String format, Object... args) {
+        if (!ok) {
+            throw new ParameterException(spec.commandLine(), String.format(Locale.ROOT, format, args));
+        }
+    }
+
     private void runRecipe(String recipeName, long seed) throws Exception {
         TrainingRecipe recipe = recipe(recipeName, seed);
         MoeResNet.Config config = modelConfig(seed);
-        String baseKey = baseKey(config, recipe);
-        Path baseDir = baseDir(baseKey);
+        String baseKey = baseRecordKey(config, recipe);
+        Path baseDir = baseDir(config, recipe);
         JsonObject base = base(recipeName, seed);
         if (base == null) {
             return;
@@ -188,7 +245,7 @@ public final class ProtocolCommand implements Callable<Integer> {
                     continue;
                 }
                 if (r == null) {
-                    r = runRetrain(baseDir, recipe, forgetClass, seed);
+                    r = runRetrain(config, baseDir, recipe, forgetClass, seed);
                     r.addProperty("recipe", recipeName);
                     saveRecord(rKey, r);
                 }
@@ -232,9 +289,11 @@ public final class ProtocolCommand implements Callable<Integer> {
         if (base(recipeName, seed) == null) {
             return ours;
         }
-        Path baseDir = baseDir(baseKey(modelConfig(seed), recipe(recipeName, seed)));
+        MoeResNet.Config config = modelConfig(seed);
+        TrainingRecipe recipe = recipe(recipeName, seed);
+        Path baseDir = baseDir(config, recipe);
         for (ValidationSweep.Candidate c : ValidationSweep.GRID) {
-            String tKey = key("tune", baseDir.getFileName(), c.name(), forgetClass, seed, unlearnEpochs);
+            String tKey = key("tune", baseRecordKey(config, recipe), c.name(), forgetClass, seed, unlearnEpochs);
             JsonObject t = cachedRecord(tKey);
             if (t == null && reportOnly) {
                 continue;
@@ -271,15 +330,15 @@ public final class ProtocolCommand implements Callable<Integer> {
     private JsonObject base(String recipeName, long seed) throws Exception {
         TrainingRecipe recipe = recipe(recipeName, seed);
         MoeResNet.Config config = modelConfig(seed);
-        String baseKey = baseKey(config, recipe);
+        String baseKey = baseRecordKey(config, recipe);
         JsonObject base = cachedRecord(baseKey);
-        Path baseDir = baseDir(baseKey);
-        if (base == null || !Files.isDirectory(baseDir)) {
+        Path baseDir = baseDir(config, recipe);
+        if (base == null || !SavedModels.isModel(baseDir)) {
             if (reportOnly) {
                 log("no cached %s base model for seed %d: skipped (--report-only)", recipeName, seed);
                 return null;
             }
-            base = trainBase(config, recipe, baseDir);
+            base = trainBase(config, recipe);
             base.addProperty("recipe", recipeName);
             base.addProperty("seed", seed);
             saveRecord(baseKey, base);
@@ -292,12 +351,23 @@ public final class ProtocolCommand implements Callable<Integer> {
                 .optNumExperts(experts).optTopK(topK).optSeed(seed).build();
     }
 
-    private String baseKey(MoeResNet.Config config, TrainingRecipe recipe) {
+    /** The key of the base run's record (and, before the models moved to the {@link ModelCache}, of its folder). */
+    private String baseRecordKey(MoeResNet.Config config, TrainingRecipe recipe) {
         return key("base", config.toString(), recipe.toJson(), limit);
     }
 
-    private Path baseDir(String baseKey) {
-        return cache.resolve("models").resolve(baseKey);
+    /**
+     * The base model's folder in the model cache. A model cached by an earlier version under its
+     * record key is moved there (remove once no such cache is left).
+     */
+    private Path baseDir(MoeResNet.Config config, TrainingRecipe recipe) throws IOException {
+        String modelKey = ModelCache.key(splits, config, recipe);
+        Path legacy = models.root().resolve(baseRecordKey(config, recipe));
+        if (!models.contains(modelKey) && SavedModels.isModel(legacy)) {
+            log("moving the cached base model %s to %s", legacy, models.directory(modelKey));
+            Files.move(legacy, models.directory(modelKey));
+        }
+        return models.directory(modelKey);
     }
 
     /** @return whether the method's record depends on the chosen settings (so they key its cache) */
@@ -305,22 +375,21 @@ public final class ProtocolCommand implements Callable<Integer> {
         return method.startsWith("ours") || method.endsWith("-ours");
     }
 
-    private JsonObject trainBase(MoeResNet.Config config, TrainingRecipe recipe, Path dir) throws Exception {
-        log("training the %s base model (%d epochs) ...", recipe.name(), recipe.epochs());
-        Engine.getInstance().setRandomSeed((int) recipe.seed());
+    /** Trains the base model into the model cache (or loads it from there) and describes it. */
+    private JsonObject trainBase(MoeResNet.Config config, TrainingRecipe recipe) throws Exception {
+        if (!models.contains(ModelCache.key(splits, config, recipe))) {
+            log("training the %s base model (%d epochs) ...", recipe.name(), recipe.epochs());
+        }
         JsonObject o = new JsonObject();
-        try (Model model = MoeResNet.newModel(config)) {
-            TrainingHistory h = MoeTraining.fit(model, splits.train(), splits.validation(), recipe,
-                    TrainingProgress.console(System.err, false));
-            Predictions test = Predictions.compute(model, splits.labeledTest(), all(splits.labeledTest().size()), 256);
-            MoeResNet.save(model, dir, Map.of("recipe", recipe.toJson(), "testAccuracy", Double.toString(test.accuracy())));
+        try (TrainedModel base = models.getOrTrain(splits, config, recipe, TrainingProgress.console(System.err, false),
+                System.err)) {
             o.addProperty("kind", "base");
-            o.addProperty("testAccuracy", test.accuracy());
-            o.addProperty("trainSeconds", h.seconds());
-            o.addProperty("threads", threads);
+            o.addProperty("testAccuracy", base.testAccuracy());
+            o.addProperty("trainSeconds", base.trainSeconds());
+            o.addProperty("threads", Integer.parseInt(base.metadata(SavedModels.THREADS).orElse(String.valueOf(threads))));
             o.addProperty("epochs", recipe.epochs());
-            JsonArray curve = new JsonArray();
-            for (EpochResult e : h.epochs()) {
+            JsonArray curve = new JsonArray(); // empty when the model came from the cache without its record
+            for (EpochResult e : base.history().map(TrainingHistory::epochs).orElse(List.of())) {
                 JsonObject p = new JsonObject();
                 p.addProperty("epoch", e.epoch());
                 p.addProperty("validationAccuracy", 100 * e.validationAccuracy());
@@ -329,7 +398,7 @@ public final class ProtocolCommand implements Callable<Integer> {
                 curve.add(p);
             }
             o.add("curve", curve);
-            o.add("routing", routing(model));
+            o.add("routing", routing(base.model()));
             o.addProperty("flopsPerImage", config.flopsPerImage());
         }
         return o;
@@ -366,16 +435,38 @@ public final class ProtocolCommand implements Callable<Integer> {
         return o;
     }
 
-    private JsonObject runRetrain(Path baseDir, TrainingRecipe recipe, int forgetClass, long seed) throws Exception {
+    /**
+     * The Retrain oracle's record: the model retrained without the class on the augmented training
+     * images (as the base model was trained), from the model cache when it is there.
+     */
+    private JsonObject runRetrain(MoeResNet.Config config, Path baseDir, TrainingRecipe recipe, int forgetClass, long seed)
+            throws Exception {
+        String key = ModelCache.retrainKey(splits, config, recipe, forgetClass);
+        try (TrainedModel retrained = models.getOrCreate(key, () -> retrain(baseDir, recipe, forgetClass, seed),
+                System.err)) {
+            double seconds = Double.parseDouble(retrained.metadata(SavedModels.UNLEARN_SECONDS).orElse("NaN"));
+            JsonObject o = record("retrain", "all", forgetClass, seed, seconds, 1.0, Optional.empty(), retrained.model());
+            o.add("relearn", relearn(retrained.model(), forgetClass, seed));
+            return o;
+        }
+    }
+
+    private TrainedModel retrain(Path baseDir, TrainingRecipe recipe, int forgetClass, long seed) throws IOException {
         log("Retrain oracle without class %d (%s) ...", forgetClass, splits.classNames().get(forgetClass));
         try (Model base = MoeResNet.load(baseDir)) {
-            UnlearningResult r = Unlearner.forClass(forgetClass).from(base).using(augmentedTrain)
+            UnlearningResult r = Unlearner.forClass(forgetClass).from(base)
+                    .using(splits.labeledTrain(CifarSplits.AUGMENTATION))
                     .method(Method.RETRAIN).optRetrainRecipe(recipe).optSeed(seed).optProgress(ProtocolCommand::log).retrain();
-            try (Model retrained = r.model()) {
-                JsonObject o = record("retrain", "all", forgetClass, seed, r, retrained);
-                o.add("relearn", relearn(retrained, forgetClass, seed));
-                return o;
-            }
+            Map<String, String> meta = new LinkedHashMap<>();
+            meta.put(SavedModels.DATASET, splits.datasetName());
+            meta.put(SavedModels.SPLIT_SEED, String.valueOf(splits.splitSeed()));
+            meta.put(SavedModels.TRAIN_LIMIT, String.valueOf(splits.limit()));
+            meta.put(SavedModels.AUGMENTATION, CifarSplits.AUGMENTATION);
+            meta.put(SavedModels.METHOD, Method.RETRAIN.name());
+            meta.put(SavedModels.SEED, String.valueOf(seed));
+            meta.put(SavedModels.UNLEARN_SECONDS, Double.toString(r.seconds()));
+            meta.put(SavedModels.THREADS, String.valueOf(threads));
+            return TrainedModel.of(r.model(), meta);
         }
     }
 
@@ -408,7 +499,8 @@ public final class ProtocolCommand implements Callable<Integer> {
             }
             UnlearningResult r = u.retrain();
             try (Model after = r.model()) {
-                JsonObject o = record(method, scope, forgetClass, seed, r, after);
+                JsonObject o = record(method, scope, forgetClass, seed, r.seconds(), r.parametersRetrainedFraction(),
+                        r.selection(), after);
                 if (usesOursSettings(method)) {
                     o.addProperty("settings", ours.name());
                 }
@@ -421,7 +513,8 @@ public final class ProtocolCommand implements Callable<Integer> {
         }
     }
 
-    private JsonObject record(String method, String scope, int forgetClass, long seed, UnlearningResult r, Model model) throws IOException {
+    private JsonObject record(String method, String scope, int forgetClass, long seed, double seconds,
+            double parametersRetrainedFraction, Optional<ExpertSelection> selection, Model model) throws IOException {
         UnlearningEvaluation e = evaluator.evaluate(model, forgetClass);
         log("%s", e.toTable());
         JsonObject o = new JsonObject();
@@ -437,10 +530,10 @@ public final class ProtocolCommand implements Callable<Integer> {
         o.addProperty("forgetTestAccuracy", e.forgetTestAccuracy());
         o.addProperty("mia", e.mia());
         o.addProperty("probeRecovery", e.probeForgetAccuracy());
-        o.addProperty("seconds", r.seconds());
-        o.addProperty("parametersRetrainedFraction", r.parametersRetrainedFraction());
-        o.addProperty("collateral", r.selection().map(ExpertSelection::meanCollateral).orElse(Double.NaN));
-        r.selection().ifPresent(s -> o.add("selection", s.toJson()));
+        o.addProperty("seconds", seconds);
+        o.addProperty("parametersRetrainedFraction", parametersRetrainedFraction);
+        o.addProperty("collateral", selection.map(ExpertSelection::meanCollateral).orElse(Double.NaN));
+        selection.ifPresent(s -> o.add("selection", s.toJson()));
         o.add("evaluation", e.toJson());
         return o;
     }
@@ -485,6 +578,7 @@ public final class ProtocolCommand implements Callable<Integer> {
         }
         JsonObject o = new JsonObject();
         o.addProperty("images", n);
+        // TODO(issue 10): copy with the library's Models.copy once it lands in moe-unlearn, not through files
         Path tmp = Files.createTempDirectory("lethe-relearn");
         try {
             MoeResNet.save(model, tmp, Map.of());
@@ -638,14 +732,6 @@ public final class ProtocolCommand implements Callable<Integer> {
             sb.append(p).append('|');
         }
         return parts[0] + "-" + Hashing.sha256().hashString(sb, StandardCharsets.UTF_8).toString().substring(0, 12);
-    }
-
-    private static int[] all(int n) {
-        int[] a = new int[n];
-        for (int i = 0; i < n; i++) {
-            a[i] = i;
-        }
-        return a;
     }
 
     static void log(String format, Object... args) {

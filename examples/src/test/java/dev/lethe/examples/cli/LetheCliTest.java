@@ -1,19 +1,27 @@
 package dev.lethe.examples.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.lethe.examples.SyntheticCifar;
+import dev.lethe.moe.model.ModelFiles;
+import dev.lethe.moe.train.TrainingRecipe;
+import dev.lethe.unlearn.Unlearner;
+import java.io.IOException;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 import picocli.CommandLine;
 
@@ -104,6 +112,203 @@ class LetheCliTest {
         assertThat(r.err).contains(data.toString()).contains("lethe-model.json").contains("\tat ");
     }
 
+    // ---- defect 1: a parameter file replaced by other bytes is refused, naming the file and both hashes
+
+    @Test
+    void forget_modelWhoseParametersWereReplaced_exitsWith1NamingTheFileAndBothHashes() throws Exception {
+        Path copy = copyOfModel("tampered");
+        Path params;
+        try (var files = Files.list(copy)) {
+            params = files.filter(f -> f.toString().endsWith(".params")).findFirst().orElseThrow();
+        }
+        String recorded = ModelFiles.readManifest(copy).sha256().orElseThrow();
+        byte[] random = new byte[(int) Files.size(params)];
+        new java.util.Random(3).nextBytes(random);
+        Files.write(params, random);
+        Run r = run("forget", "--model", copy.toString(), "--data", data.toString(), "--class", "cat",
+                "--out", tmp.resolve("tampered-out").toString());
+        assertThat(r.code).isEqualTo(1);
+        assertThat(r.err).contains(params.toString()).contains("recorded sha256 " + recorded)
+                .contains("file sha256 " + ModelFiles.sha256(params)).doesNotContain("\tat ");
+        assertThat(tmp.resolve("tampered-out")).doesNotExist();
+    }
+
+    // ---- defect 2: never write over the model being read, nor over an existing model without --overwrite
+
+    @ParameterizedTest
+    @ValueSource(strings = {"same", "inside", "contains"})
+    void forget_outputThatIsInsideOrContainsTheInput_isRefusedAndTheModelIsUntouched(String where) throws Exception {
+        Path input = copyOfModel("input-" + where);
+        String manifest = Files.readString(input.resolve(ModelFiles.MANIFEST_FILE));
+        Path out = where.equals("same") ? input : where.equals("inside") ? input.resolve("sub") : input.getParent();
+        Run r = run("forget", "--model", input.toString(), "--data", data.toString(), "--class", "cat",
+                "--out", out.toString(), "--overwrite");
+        assertThat(r.code).isEqualTo(2);
+        assertThat(r.err).contains("--out " + out).contains("the model being read").contains("--overwrite does not apply");
+        assertThat(Files.readString(input.resolve(ModelFiles.MANIFEST_FILE))).isEqualTo(manifest);
+        ModelFiles.verify(input);
+        assertThat(input.resolve("sub")).doesNotExist();
+    }
+
+    @Test
+    void forget_retrainModelInsideTheOutput_isRefused() throws Exception {
+        Path out = tmp.resolve("holds-retrain");
+        Path retrain = copyOfModel("holds-retrain/reference");
+        Run r = run("forget", "--model", model.toString(), "--retrain-model", retrain.toString(), "--data",
+                data.toString(), "--class", "cat", "--out", out.toString());
+        assertThat(r.code).isEqualTo(2);
+        assertThat(r.err).contains("contains the model being read");
+    }
+
+    @Test
+    void train_outHoldingAModel_isRefusedWithoutOverwrite_andReplacedWithIt() throws Exception {
+        Path out = copyOfModel("train-again");
+        String manifest = Files.readString(out.resolve(ModelFiles.MANIFEST_FILE));
+        String[] args = {"train", "--data", data.toString(), "--widths", "4,8,8", "--experts", "4", "--epochs", "1",
+            "--limit", "32", "--seed", "2", "--out", out.toString()};
+        Run refused = run(args);
+        assertThat(refused.code).isEqualTo(2);
+        assertThat(refused.err).contains("--out " + out + " already holds a model").contains("pass --overwrite");
+        assertThat(Files.readString(out.resolve(ModelFiles.MANIFEST_FILE))).isEqualTo(manifest);
+
+        String[] overwrite = java.util.Arrays.copyOf(args, args.length + 1);
+        overwrite[args.length] = "--overwrite";
+        Run replaced = run(overwrite);
+        assertThat(replaced.code).as(replaced.err).isZero();
+        assertThat(ModelFiles.verify(out).metadata()).containsEntry(SavedModels.SEED, "2")
+                .containsEntry(SavedModels.TRAIN_LIMIT, "32");
+    }
+
+    // ---- defect 4: invalid values are usage errors (exit 2), checked before the data is read
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+        "train --limit -5 --epochs 1                      | --limit (-5) must be >= 0",
+        "forget --model MODEL --class cat --epochs 0      | --epochs (0) must be >= 1",
+        "forget --model MODEL --class cat --lr -1         | --lr (-1.0) must be finite and > 0",
+        "forget --model MODEL --class cat --retain-sample 0 | --retain-sample (0) must be >= 1",
+        "forget --model MODEL --class cat --retrain-epochs 0 | --retrain-epochs (0) must be >= 1",
+        "evaluate --model MODEL --class cat --mia-per-side 0 | --mia-per-side (0) must be >= 1",
+        "forget --model MODEL --class -1                  | class id -1 must be >= 0",
+        "evaluate --model MODEL --class 12                | class id 12 must be in [0, 10)",
+        "profile --model MODEL --limit -1                 | --limit (-1) must be >= 0",
+        "demo --class 10                                  | class id 10 must be in [0, 10)",
+        "demo --train-images -3                           | --train-images (-3) must be >= 0",
+        "protocol --classes 12                            | --classes: class id 12 must be in [0, 10)",
+        "protocol --methods ours-router,magic             | unknown method 'magic'",
+        "protocol --widths 8,16                           | --widths needs 3 comma-separated widths",
+        "protocol --recipes fancy                         | unknown recipe 'fancy'",
+    })
+    void invalidValue_exitsWith2BeforeReadingTheData(String command, String message) throws Exception {
+        // the data does not exist: a check made after reading it would fail with exit code 1 instead
+        List<String> args = new ArrayList<>();
+        for (String a : command.trim().split("\\s+")) {
+            args.add(a.equals("MODEL") ? model.toString() : a);
+        }
+        args.addAll(List.of("--data", tmp.resolve("no-such-data").toString()));
+        Run r = run(args.toArray(new String[0]));
+        assertThat(r.code).as(r.err).isEqualTo(2);
+        assertThat(r.err).contains(message.trim());
+    }
+
+    @Test
+    void limitAboveTheTrainingSplit_exitsWith2SayingTheSize() throws Exception {
+        // 100 training images of which 10 are held out for validation
+        Run r = run("train", "--data", data.toString(), "--limit", "91", "--epochs", "1", "--out",
+                tmp.resolve("too-many").toString());
+        assertThat(r.code).isEqualTo(2);
+        assertThat(r.err).contains("--limit (91) is more than the 90 images of the CIFAR-10 training split");
+        Run demo = run("demo", "--data", data.toString(), "--train-images", "1000", "--cache", tmp.resolve("c").toString(),
+                "--out", tmp.resolve("d").toString());
+        assertThat(demo.code).isEqualTo(2);
+        assertThat(demo.err).contains("--train-images (1000) is more than the 90 images");
+        assertThat(tmp.resolve("too-many")).doesNotExist();
+    }
+
+    @Test
+    void truncatedArchive_exitsWith1SayingItIsTruncated() throws Exception {
+        Path archive = SyntheticCifar.writeArchive(tmp.resolve("cifar-10-binary.tar.gz"), 20);
+        byte[] bytes = Files.readAllBytes(archive);
+        Path truncated = Files.write(tmp.resolve("truncated.tar.gz"), java.util.Arrays.copyOf(bytes, bytes.length / 2));
+        Run r = run("train", "--data", truncated.toString(), "--limit", "10", "--epochs", "1");
+        assertThat(r.code).isEqualTo(1);
+        assertThat(r.err).contains(truncated.toString()).contains("truncated").doesNotContain("null");
+    }
+
+    // ---- defect 3: the CLI's Retrain reference is trained like the model (recipe and augmentation)
+
+    @Test
+    void forgetRetrain_trainsWithTheModelsRecipeAndAugmentation() throws Exception {
+        Path out = tmp.resolve("retrain");
+        Run r = run("forget", "--model", model.toString(), "--data", data.toString(), "--class", "cat",
+                "--method", "retrain", "--seed", "1", "--retain-sample", "20", "--mia-per-side", "10",
+                "--out", out.toString());
+        assertThat(r.code).as(r.err).isZero();
+        try (TrainedModel base = TrainedModel.load(model); TrainedModel retrained = TrainedModel.load(out)) {
+            assertThat(base.recipe()).isPresent();
+            assertThat(retrained.recipe()).isEqualTo(base.recipe()); // same seed (1): the very same recipe
+            assertThat(base.metadata(SavedModels.AUGMENTATION)).contains(CifarSplits.AUGMENTATION);
+            assertThat(retrained.metadata(SavedModels.AUGMENTATION)).isEqualTo(base.metadata(SavedModels.AUGMENTATION));
+            assertThat(Unlearner.forgottenClasses(retrained.model())).containsExactly(3);
+        }
+    }
+
+    @Test
+    void unlearningData_isAugmentedForRetrainOnly() throws Exception {
+        CifarSplits splits = CifarSplits.of(CifarSplits.load(data, dev.lethe.cifar.CifarVariant.CIFAR10), 16, 0, 0, 0);
+        try (TrainedModel base = TrainedModel.load(model)) {
+            for (String method : new String[] {"retrain", "expert-targeted", "fine-tune"}) {
+                ForgetCommand command = new ForgetCommand();
+                new CommandLine(command).parseArgs("--model", model.toString(), "--class", "cat", "--method", method);
+                var dataset = command.unlearningData(base, splits).dataset();
+                assertThat(dataset).as(method).isSameAs(method.equals("retrain") ? splits.train() : splits.trainPlain());
+            }
+        }
+    }
+
+    // ---- defect 9: the note on a selection that is not class-specific says what is true of the model
+
+    @Test
+    void notClassSpecific_readsTheRecipeFromTheModel() {
+        String forgetReady = ForgetRun.notClassSpecific(0.7, java.util.Optional.of(TrainingRecipe.forgetReady()));
+        assertThat(forgetReady).contains("70%").contains("was trained with class-aware routing")
+                .doesNotContain("Train the model with class-aware routing");
+        String plain = ForgetRun.notClassSpecific(0.7, java.util.Optional.of(TrainingRecipe.plain()));
+        assertThat(plain).contains("trained with the plain recipe").contains("TrainingRecipe.forgetReady()");
+        assertThat(ForgetRun.notClassSpecific(0.7, java.util.Optional.empty())).contains("records no training recipe");
+    }
+
+    @Test
+    void modelCacheKeys_differByEverythingThatMakesTheModel() throws Exception {
+        dev.lethe.cifar.CifarData cifar = CifarSplits.load(data, dev.lethe.cifar.CifarVariant.CIFAR10);
+        CifarSplits splits = CifarSplits.of(cifar, 16, 0, 0, 0);
+        dev.lethe.moe.model.MoeResNet.Config config = dev.lethe.moe.model.MoeResNet.Config.builder().build();
+        TrainingRecipe recipe = TrainingRecipe.plain();
+        String key = ModelCache.key(splits, config, recipe);
+        assertThat(ModelCache.key(CifarSplits.of(cifar, 16, 0, 0, 0), config, recipe)).isEqualTo(key);
+        assertThat(java.util.Set.of(key,
+                ModelCache.key(CifarSplits.of(cifar, 16, 1, 0, 0), config, recipe),        // split seed
+                ModelCache.key(CifarSplits.of(cifar, 16, 0, 1, 0), config, recipe),        // augmentation seed
+                ModelCache.key(CifarSplits.of(cifar, 16, 0, 0, 50), config, recipe),       // limit
+                ModelCache.key(splits, config.toBuilder().optTopK(1).build(), recipe),     // architecture
+                ModelCache.key(splits, config, TrainingRecipe.forgetReady()),              // recipe
+                ModelCache.retrainKey(splits, config, recipe, 3),                          // Retrain without 3
+                ModelCache.retrainKey(splits, config, recipe, 4))).hasSize(8);
+    }
+
+    /** A copy of the shared tiny model, for tests that must not touch it. */
+    private static Path copyOfModel(String name) throws IOException {
+        Path copy = Files.createDirectories(tmp.resolve(name));
+        try (var files = Files.list(model)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                if (Files.isRegularFile(f)) {
+                    Files.copy(f, copy.resolve(f.getFileName()));
+                }
+            }
+        }
+        return copy;
+    }
+
     @Test
     void profile_printsTheTableAndWritesHeatmaps() throws Exception {
         Path out = tmp.resolve("profile");
@@ -143,7 +348,19 @@ class LetheCliTest {
         assertThat(report.getAsJsonObject("expertsRetrained").keySet()).hasSize(2);
         assertThat(report.get("parametersRetrainedFraction").getAsDouble()).isBetween(0.0, 1.0);
         assertThat(report.has("retrainSeconds")).isTrue();
+        // the reference here is the original model itself: before = reference, so its gap is 0, and the
+        // gap after is the mean distance of the four metrics to the reference's
+        JsonObject gap = report.getAsJsonObject("avgGap");
+        assertThat(gap.get("before").getAsDouble()).isEqualTo(0.0);
+        assertThat(gap.get("after").getAsDouble()).isCloseTo(meanGap(report.getAsJsonObject("after"),
+                report.getAsJsonObject("retrain")), within(1e-9));
         assertThat(Files.readString(out.resolve("report.md"))).contains("| UA |").contains("**cat** (forgotten)");
+
+        // a second run into the same folder would write over the new model: refused without --overwrite
+        Run overwrite = run("forget", "--model", model.toString(), "--data", data.toString(), "--class", "cat",
+                "--out", out.toString());
+        assertThat(overwrite.code).isEqualTo(2);
+        assertThat(overwrite.err).contains("already holds a model").contains("--overwrite");
 
         // the saved model remembers what it forgot: evaluate needs no --class, forget refuses twice
         Run eval = run("evaluate", "--model", out.toString(), "--data", data.toString(), "--json",
@@ -166,15 +383,24 @@ class LetheCliTest {
         assertThat(first.err).contains("cached the model in");
         assertThat(first.out).contains("demo finished").contains("MIA-Efficacy");
         assertThat(tmp.resolve("demo").resolve("report.md")).isNotEmptyFile();
-        Run second = run(args);
+        Run refused = run(args);
+        assertThat(refused.code).isEqualTo(2);
+        assertThat(refused.err).contains("already holds a model").contains("--overwrite");
+        String[] again = java.util.Arrays.copyOf(args, args.length + 1);
+        again[args.length] = "--overwrite";
+        Run second = run(again);
         assertThat(second.code).as(second.err).isZero();
         assertThat(second.err).contains("using the cached model");
+        // the demo reports the recipe the model records, and says what is true of it
+        assertThat(Files.readString(tmp.resolve("demo").resolve("report.md")))
+                .contains("forget-ready recipe (class-aware routing), 1 epoch on")
+                .doesNotContain("Train the model with class-aware routing");
     }
 
     @Test
     void protocol_tunesOnValidation_runsTheMethods_andResumesFromItsCache() throws Exception {
         Path docs = tmp.resolve("protocol-docs");
-        String[] args = {"protocol", "--data", data.toString(), "--limit", "100", "--epochs", "1", "--widths", "4,8,8",
+        String[] args = {"protocol", "--data", data.toString(), "--limit", "90", "--epochs", "1", "--widths", "4,8,8",
             "--experts", "4", "--recipes", "forget-ready", "--classes", "3", "--seeds", "0", "--methods", "ours-router,head-only",
             "--retain-sample", "20", "--mia-per-side", "10", "--tune", "--cache", tmp.resolve("protocol-cache").toString(),
             "--docs", docs.toString()};
@@ -193,7 +419,25 @@ class LetheCliTest {
         }
         assertThat(ours).as("the ours-router record").isNotNull();
         assertThat(ours.get("settings").getAsString()).isEqualTo(chosen);
-        assertThat(ours.get("avgGap").getAsDouble()).isBetween(0.0, 100.0);
+        JsonObject retrain = record(json, "retrain");
+        assertThat(retrain.get("forgetClass").getAsInt()).isEqualTo(ours.get("forgetClass").getAsInt()).isEqualTo(3);
+        double expected = meanGap(ours, retrain);
+        assertThat(ours.get("avgGap").getAsDouble()).isCloseTo(expected, within(1e-3)); // records round to 4 decimals
+        assertThat(ours.get("retrainSeconds").getAsDouble()).isEqualTo(retrain.get("seconds").getAsDouble());
+        // the base and the Retrain model are in the model cache; the Retrain model was trained like the base
+        List<Path> cached;
+        try (var dirs = Files.list(tmp.resolve("protocol-cache").resolve("models"))) {
+            cached = dirs.filter(SavedModels::isModel).sorted().toList();
+        }
+        assertThat(cached).hasSize(2);
+        try (TrainedModel a = TrainedModel.load(cached.get(0)); TrainedModel b = TrainedModel.load(cached.get(1))) {
+            TrainedModel oracle = Unlearner.forgottenClasses(a.model()).isEmpty() ? b : a;
+            TrainedModel base = oracle == a ? b : a;
+            assertThat(Unlearner.forgottenClasses(oracle.model())).containsExactly(3);
+            assertThat(Unlearner.forgottenClasses(base.model())).isEmpty();
+            assertThat(oracle.recipe()).isEqualTo(base.recipe()).isPresent();
+            assertThat(oracle.augmentation()).isEqualTo(base.augmentation()).isEqualTo(CifarSplits.AUGMENTATION);
+        }
         assertThat(json.getAsJsonArray("validationSweep")).hasSizeGreaterThan(1);
         String md = Files.readString(docs.resolve("RESULTS.md"));
         assertThat(md).contains("## Settings of the expert-targeted method").contains(chosen + " (chosen)")
@@ -206,6 +450,26 @@ class LetheCliTest {
                 .contains("sweep: chose " + chosen);
         JsonObject again = JsonParser.parseString(Files.readString(docs.resolve("results/cifar10-classwise.json"))).getAsJsonObject();
         assertThat(again.get("records")).isEqualTo(json.get("records"));
+    }
+
+    /** The record of a method in the protocol's JSON. */
+    private static JsonObject record(JsonObject json, String method) {
+        for (var e : json.getAsJsonArray("records")) {
+            JsonObject r = e.getAsJsonObject();
+            if (r.has("method") && method.equals(r.get("method").getAsString())) {
+                return r;
+            }
+        }
+        throw new AssertionError("no " + method + " record in " + json);
+    }
+
+    /** Avg. Gap by hand: the mean of |UA - UA_r|, |RA - RA_r|, |TA - TA_r|, |MIA - MIA_r|. */
+    private static double meanGap(JsonObject e, JsonObject reference) {
+        double sum = 0;
+        for (String metric : new String[] {"ua", "ra", "ta", "mia"}) {
+            sum += Math.abs(e.get(metric).getAsDouble() - reference.get(metric).getAsDouble());
+        }
+        return sum / 4;
     }
 
     /** Runs the command line with stdout and stderr captured (picocli's writers wrap them). */

@@ -1,5 +1,6 @@
 package dev.lethe.moe.loss;
 
+import dev.lethe.moe.ScalarOps;
 import dev.lethe.moe.routing.Routing;
 
 import ai.djl.ndarray.NDArray;
@@ -86,7 +87,7 @@ public final class MoeLosses {
                 labels.size(),
                 routing.batchSize());
         NDManager manager = logits.getManager();
-        NDArray q = logits.div(temperature).softmax(1);
+        NDArray q = ScalarOps.div(logits, temperature).softmax(1);
         NDArray overall = entropy(q.mean(new int[] {0}));
 
         long[] y = labels.toType(DataType.INT64, false).toLongArray();

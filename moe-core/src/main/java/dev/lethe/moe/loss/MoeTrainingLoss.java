@@ -1,5 +1,6 @@
 package dev.lethe.moe.loss;
 
+import dev.lethe.moe.ScalarOps;
 import dev.lethe.moe.routing.Routing;
 import dev.lethe.moe.MoeBlock;
 import dev.lethe.moe.MoeBlocks;
@@ -112,17 +113,17 @@ public final class MoeTrainingLoss extends Loss {
             }
         }
         int n = layers.size();
-        lb = lb.div(n);
-        z = z.div(n);
+        lb = ScalarOps.div(lb, n);
+        z = ScalarOps.div(z, n);
         ImmutableMap.Builder<String, Float> values = ImmutableMap.builder();
         values.put("task", taskValue);
         values.put("balance", lb.getFloat());
         values.put("zLoss", z.getFloat());
-        total = total.add(lb.mul(balance)).add(z.mul(zLoss));
+        total = total.add(ScalarOps.mul(lb, balance)).add(ScalarOps.mul(z, zLoss));
         if (mi != null) {
-            mi = mi.div(n);
+            mi = ScalarOps.div(mi, n);
             values.put("mutualInformation", mi.getFloat());
-            total = total.add(mi.mul(mutualInformation));
+            total = total.add(ScalarOps.mul(mi, mutualInformation));
         }
         values.put("total", total.getFloat());
         lastValues = values.build();

@@ -1,5 +1,6 @@
 package dev.lethe.moe.model;
 
+import dev.lethe.moe.ScalarOps;
 import dev.lethe.moe.MoeBlock;
 import dev.lethe.moe.Dispatch;
 import dev.lethe.moe.ConvExperts;
@@ -78,7 +79,7 @@ public final class MoeResNet extends AbstractBlock implements EmbeddingClassifie
         Block linear = Linear.builder().setUnits(config.numClasses).optBias(config.style() != Style.FAST).build();
         if (config.logitScale() != 1f) {
             float scale = config.logitScale();
-            linear = new SequentialBlock().add(linear).add(x -> new NDList(x.singletonOrThrow().mul(scale)));
+            linear = new SequentialBlock().add(linear).add(x -> new NDList(ScalarOps.mul(x.singletonOrThrow(), scale)));
         }
         head = addChildBlock("head", linear);
     }

@@ -82,11 +82,13 @@ public final class EpochResult {
                 new StringBuilder(
                         String.format(
                                 Locale.ROOT,
-                                "epoch %d/%d  loss %.4f  val acc %.2f%%  %.1fs  %.0f img/s",
+                                "epoch %d/%d  loss %.4f%s  %.1fs  %.0f img/s",
                                 epoch,
                                 epochs,
                                 trainLosses.getOrDefault("task", Double.NaN),
-                                100 * validationAccuracy,
+                                Double.isNaN(validationAccuracy)
+                                        ? ""
+                                        : String.format(Locale.ROOT, "  val acc %.2f%%", 100 * validationAccuracy),
                                 seconds,
                                 imagesPerSecond));
         for (Map.Entry<String, RoutingStats> e : validationRouting.entrySet()) {

@@ -413,60 +413,50 @@ public final class MoeTraining {
     }
 
     /**
-     * The recipe's optimizer. Routers get {@code routerWeightDecay} and {@code routerClip};
-     * BatchNorm shifts and whitening biases get the bias learning-rate scale (and their decay
-     * divided by it); everything else the recipe's rate, decay and clip.
+     * The recipe's optimizer, a {@link FusedSgd}: every parameter gets the recipe's rate, decay
+     * (decoupled or L2 as the recipe says) and clip, except the MoE routers ({@code
+     * routerWeightDecay}, {@code routerClip}) and the BatchNorm shifts and whitening biases (the
+     * bias learning-rate scale, and their decay divided by it so the decay per step stays the
+     * same).
      */
     static Optimizer optimizer(Block block, TrainingRecipe recipe, int batchesPerEpoch, int totalSteps) {
-        Tracker lr = schedule(recipe, batchesPerEpoch, totalSteps);
-        if (!recipe.nesterov() && !recipe.decoupledWeightDecay() && recipe.biasLearningRateScale() == 1f) {
-            // the original recipes: DJL's SGD (heavy ball, L2 added to the gradient)
-            return RouterAwareOptimizer.of(
-                    block,
-                    djlSgd(recipe, recipe.weightDecay(), recipe.gradientClip(), lr),
-                    djlSgd(recipe, recipe.routerWeightDecay(), recipe.routerClip(), lr));
-        }
-        java.util.Set<String> routers = new java.util.HashSet<>();
+        List<ai.djl.nn.Parameter> routers = new ArrayList<>();
         for (MoeBlock layer : MoeBlocks.find(block).values()) {
-            layer.router().getParameters().forEach(p -> routers.add(p.getValue().getId()));
+            layer.router().getParameters().forEach(p -> routers.add(p.getValue()));
         }
-        java.util.Set<String> biases = new java.util.HashSet<>();
+        List<ai.djl.nn.Parameter> biases = new ArrayList<>();
         collectBiases(block, biases);
         float scale = recipe.biasLearningRateScale();
-        RecipeSgd.Group router = new RecipeSgd.Group(1f, recipe.routerWeightDecay(), recipe.routerClip());
-        RecipeSgd.Group bias = new RecipeSgd.Group(scale, recipe.weightDecay() / scale, recipe.gradientClip());
-        RecipeSgd.Group other = new RecipeSgd.Group(1f, recipe.weightDecay(), recipe.gradientClip());
-        return new RecipeSgd(
-                lr,
-                recipe.momentum(),
-                recipe.nesterov(),
-                recipe.decoupledWeightDecay(),
-                id -> routers.contains(id) ? router : biases.contains(id) ? bias : other);
+        FusedSgd.Builder b =
+                FusedSgd.builder()
+                        .setLearningRateTracker(schedule(recipe, batchesPerEpoch, totalSteps))
+                        .optMomentum(recipe.momentum())
+                        .optNesterov(recipe.nesterov())
+                        .optDecoupledWeightDecay(recipe.decoupledWeightDecay())
+                        .optWeightDecays(recipe.weightDecay())
+                        .optClipGrad(recipe.gradientClip())
+                        .optGroup(FusedSgd.group("routers", routers)
+                                .withWeightDecay(recipe.routerWeightDecay())
+                                .withClipGrad(recipe.routerClip()));
+        if (scale != 1f) {
+            b.optGroup(FusedSgd.group("biases", biases)
+                    .withLearningRateMultiplier(scale)
+                    .withWeightDecay(recipe.weightDecay() / scale));
+        }
+        return b.build();
     }
 
-    private static void collectBiases(Block block, java.util.Set<String> out) {
+    /** BatchNorm shifts and the biases of {@link PatchWhitening}. */
+    private static void collectBiases(Block block, List<ai.djl.nn.Parameter> out) {
         for (ai.djl.util.Pair<String, ai.djl.nn.Parameter> p : block.getDirectParameters()) {
             ai.djl.nn.Parameter parameter = p.getValue();
             if (parameter.getType() == ai.djl.nn.Parameter.Type.BETA
                     || (block instanceof PatchWhitening && parameter.getType() == ai.djl.nn.Parameter.Type.BIAS)) {
-                out.add(parameter.getId());
+                out.add(parameter);
             }
         }
         for (ai.djl.util.Pair<String, Block> child : block.getChildren()) {
             collectBiases(child.getValue(), out);
         }
-    }
-
-    private static Optimizer djlSgd(TrainingRecipe recipe, float weightDecay, float clip, Tracker lr) {
-        // heavy-ball momentum, L2 in the gradient: DJL's own SGD update
-        ai.djl.training.optimizer.Sgd.Builder b =
-                Optimizer.sgd()
-                        .setLearningRateTracker(lr)
-                        .optMomentum(recipe.momentum())
-                        .optWeightDecays(weightDecay);
-        if (clip > 0) {
-            b.optClipGrad(clip);
-        }
-        return b.build();
     }
 }

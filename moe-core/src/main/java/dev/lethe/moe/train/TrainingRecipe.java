@@ -4,14 +4,21 @@ import com.google.common.base.Preconditions;
 import com.google.gson.Gson;
 
 /**
- * How to train a model: the optimiser, schedule and router losses, recorded with every trained
- * model. Immutable; {@link #toBuilder()} makes variants.
+ * How to train a model: the optimiser, schedule, augmentation and router losses, recorded with
+ * every trained model ({@link #MODEL_PROPERTY}). Immutable; {@link #toBuilder()} makes variants.
  *
- * <p>Defaults (the "plain" recipe): SGD with momentum 0.9 (heavy ball: DJL's PyTorch engine has no Nesterov update), learning rate 0.1 with a linear
- * warm-up over the first epoch and a cosine decay to 0, weight decay 5e-4 on every parameter except
- * the MoE routers (which get none, and an element-wise gradient clip of 1), batch 128, 10 epochs, Switch load balancing 1e-2, router z-loss
- * 1e-3, no mutual-information loss. {@link #forgetReady()} adds class-aware routing (the
- * routing–label mutual-information loss, weight 0.5 at temperature 0.5).
+ * <p>Defaults (the "plain" recipe): SGD with heavy-ball momentum 0.9, learning rate 0.1 with a
+ * linear warm-up over the first epoch and a cosine decay to 0, weight decay 5e-4 (L2) on every
+ * parameter except the MoE routers (which get none, and an element-wise gradient clip of 1), an
+ * element-wise clip of 5 elsewhere, batch 128, 10 epochs, random horizontal flips and random
+ * translations of up to 4 pixels (reflected borders) applied by {@link MoeTraining} to each batch,
+ * Switch load balancing 1e-2, router z-loss 1e-3, no mutual-information loss. {@link
+ * #forgetReady()} adds class-aware routing (the routing–label mutual-information loss, weight 0.5
+ * at temperature 0.5). {@link #fast()} is the few-epoch recipe for the {@link
+ * dev.lethe.moe.model.MoeResNet.Style#FAST} layout.
+ *
+ * <p>The recipe owns the augmentation, so train on un-augmented data: a Retrain oracle built from
+ * a model's recorded recipe then sees exactly the augmentation the model saw.
  */
 public final class TrainingRecipe {
 
@@ -239,14 +246,14 @@ public final class TrainingRecipe {
         return weightAverageEvery == 0 ? 1 : weightAverageEvery;
     }
 
-    /** @return the horizontal flips of training images (default {@link Flip#NONE}) */
+    /** @return the horizontal flips of training images ({@link Flip#NONE} when not set) */
     public Flip flip() {
         return flip == null ? Flip.NONE : flip;
     }
 
     /**
      * @return the largest random translation of training images in pixels, each axis, with
-     *     reflected borders (default 0 = none)
+     *     reflected borders (0 = none)
      */
     public int translate() {
         return translate;
@@ -378,6 +385,8 @@ public final class TrainingRecipe {
             r.zLoss = 1e-3f;
             r.mutualInformation = 0f;
             r.temperature = 0.5f;
+            r.flip = Flip.RANDOM;
+            r.translate = 4;
         }
 
         /**
@@ -554,8 +563,8 @@ public final class TrainingRecipe {
         }
 
         /**
-         * @param flip horizontal flips; default {@link Flip#NONE}
-         * @param translate largest translation in pixels (reflected borders), in [0, 8]; default 0
+         * @param flip horizontal flips; default {@link Flip#RANDOM}
+         * @param translate largest translation in pixels (reflected borders), in [0, 8]; default 4
          * @return this builder
          */
         public Builder optAugmentation(Flip flip, int translate) {

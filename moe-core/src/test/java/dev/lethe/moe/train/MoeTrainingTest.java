@@ -92,7 +92,7 @@ class MoeTrainingTest {
         try (Model model = MoeResNet.newModel(config); NDManager m = NDManager.newBaseManager()) {
             ArrayDataset data = colours(m, 8 * 300, 3, 8);
             int[] step = {0};
-            MoeTraining.fit(model, data, null, recipe, new TrainingProgress() {
+            TrainingHistory h = MoeTraining.fit(model, data, null, recipe, new TrainingProgress() {
                 @Override
                 public void onBatch(int epoch, int epochs, int batch, int batches, double ips, double loss, double eta) {
                     step[0]++;
@@ -104,6 +104,8 @@ class MoeTrainingTest {
                 }
             });
             assertThat(step[0]).isEqualTo(300);
+            // without validation data the epoch line says nothing about validation
+            assertThat(h.last().toString()).startsWith("epoch 1/1  loss ").doesNotContain("val acc");
         }
         assertThat(counts[1]).as("arrays held by the model after 300 steps vs after 50").isEqualTo(counts[0]);
     }

@@ -8,6 +8,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.loss.Loss;
 import com.google.common.base.Preconditions;
+import dev.lethe.moe.ScalarOps;
 import java.util.Arrays;
 import java.util.Locale;
 
@@ -171,7 +172,7 @@ public final class FeatureErasureLoss extends Loss {
             target[i] = nearestRetained(x[(int) forget[i]]);
         }
         if (forget.length > 0 && collapseWeight > 0) {
-            total = total.add(distance(embeddings, forget, toInts(target), scale, manager).mul(collapseWeight));
+            total = total.add(ScalarOps.mul(distance(embeddings, forget, toInts(target), scale, manager), collapseWeight));
         }
         if (retain.length > 0 && collapseWeight > 0) {
             int[] own = new int[retain.length];
@@ -179,7 +180,7 @@ public final class FeatureErasureLoss extends Loss {
                 own[j] = y[(int) retain[j]];
             }
             if (Arrays.stream(own).allMatch(c -> centroids[c] != null)) {
-                total = total.add(distance(embeddings, retain, own, scale, manager).mul(collapseWeight));
+                total = total.add(ScalarOps.mul(distance(embeddings, retain, own, scale, manager), collapseWeight));
             }
         }
         if (forget.length > 0 && adversaryWeight > 0) {
@@ -195,7 +196,7 @@ public final class FeatureErasureLoss extends Loss {
             NDArray standardised = embeddings.get(index).sub(manager.create(mean)).mul(scale);
             NDArray logits = standardised.matMul(manager.create(wf, new Shape(classes, dims)).transpose()).add(manager.create(bf));
             NDArray ce = logits.logSoftmax(1).gather(manager.create(target).reshape(-1, 1), 1).mean().neg();
-            total = total.add(ce.mul(adversaryWeight));
+            total = total.add(ScalarOps.mul(ce, adversaryWeight));
         }
         return total;
     }

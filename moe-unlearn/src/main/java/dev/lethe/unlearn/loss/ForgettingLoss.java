@@ -1,5 +1,6 @@
 package dev.lethe.unlearn.loss;
 
+import dev.lethe.moe.ScalarOps;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -256,7 +257,7 @@ public final class ForgettingLoss extends Loss {
         NDArray logp = logits.logSoftmax(1);
         NDArray total = manager.zeros(new ai.djl.ndarray.types.Shape());
         if (nRetain > 0 && retainWeight > 0 && kind != Kind.GRADIENT_ASCENT && kind != Kind.GRADIENT_ASCENT_TO_CHANCE) {
-            total = total.add(crossEntropy(logp, retainIdx, y, manager).mul(retainWeight));
+            total = total.add(ScalarOps.mul(crossEntropy(logp, retainIdx, y, manager), retainWeight));
         }
         if (nRetain > 0 && distillWeight > 0) {
             NDArray teacherAll =
@@ -268,14 +269,14 @@ public final class ForgettingLoss extends Loss {
                                                             + UnlearningBatch.TEACHER_LOGITS
                                                             + "'"));
             NDIndex rows = new NDIndex("{}", manager.create(retainIdx));
-            NDArray student = logits.get(rows).div(distillTemperature).logSoftmax(1);
+            NDArray student = ScalarOps.div(logits.get(rows), distillTemperature).logSoftmax(1);
             // the original model's belief in the forgotten class is not something to keep: its
             // probability is removed from the teacher and the rest renormalised
             NDArray teacherLogits = teacherAll.get(rows).stopGradient();
             NDArray forgottenColumn = manager.create(oneHot((int) teacherLogits.getShape().get(1)));
             NDArray teacher = teacherLogits.sub(forgottenColumn.mul(1e4f)).div(distillTemperature).softmax(1);
             NDArray kl = teacher.mul(teacher.add(1e-12f).log().sub(student)).sum(new int[] {1}).mean();
-            total = total.add(kl.mul(distillWeight * distillTemperature * distillTemperature));
+            total = total.add(ScalarOps.mul(kl, distillWeight * distillTemperature * distillTemperature));
         }
         if (nForget == 0 || kind == Kind.RETAIN_ONLY) {
             return total;
@@ -284,7 +285,7 @@ public final class ForgettingLoss extends Loss {
         switch (kind) {
             case CONTRASTIVE:
                 if (outputWeight > 0) {
-                    total = total.add(correctPenalty(logp.get(forgetRows)).mul(outputWeight));
+                    total = total.add(ScalarOps.mul(correctPenalty(logp.get(forgetRows)), outputWeight));
                 }
                 if (nRetain > 0) {
                     NDArray embeddings =
@@ -337,7 +338,7 @@ public final class ForgettingLoss extends Loss {
         for (int i = 0; i < pf.length; i++) {
             gate[i] = pf[i] >= 1f / classes ? 1f : 0f;
         }
-        return ce.mul(manager.create(gate)).sum().div(forgetIdx.length);
+        return ScalarOps.div(ce.mul(manager.create(gate)).sum(), forgetIdx.length);
     }
 
     private NDArray uniformKl(NDArray forgetLogp) {
@@ -356,7 +357,7 @@ public final class ForgettingLoss extends Loss {
         NDArray z = embeddings.div(embeddings.norm(new int[] {1}, true).add(1e-8f));
         NDArray anchors = z.get(new NDIndex("{}", manager.create(forgetIdx)));
         NDArray others = z.stopGradient();
-        NDArray sim = anchors.matMul(others.transpose()).div(temperature);
+        NDArray sim = ScalarOps.div(anchors.matMul(others.transpose()), temperature);
         int b = (int) z.getShape().get(0);
         float[] positive = new float[forgetIdx.length * b];
         float[] self = new float[forgetIdx.length * b];

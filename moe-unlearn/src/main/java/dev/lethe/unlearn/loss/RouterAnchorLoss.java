@@ -1,5 +1,6 @@
 package dev.lethe.unlearn.loss;
 
+import dev.lethe.moe.ScalarOps;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -73,7 +74,7 @@ public final class RouterAnchorLoss extends Loss {
             NDArray term = d.square().sum(new int[] {1}).mean();
             sum = sum == null ? term : sum.add(term);
         }
-        return sum.div(student.size()).mul(weight);
+        return ScalarOps.mul(ScalarOps.div(sum, student.size()), weight);
     }
 
     @Override

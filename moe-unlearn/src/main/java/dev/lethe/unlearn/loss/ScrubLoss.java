@@ -8,6 +8,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.loss.Loss;
 import com.google.common.base.Preconditions;
+import dev.lethe.moe.ScalarOps;
 import java.util.Locale;
 
 /**
@@ -96,13 +97,13 @@ public final class ScrubLoss extends Loss {
                                                         + "'"));
         NDIndex index = new NDIndex("{}", manager.create(rows));
         NDArray student = logits.get(index);
-        NDArray p = teacher.get(index).stopGradient().div(temperature).softmax(1);
-        NDArray logStudent = student.div(temperature).logSoftmax(1);
-        NDArray kl = p.mul(p.add(1e-12f).log().sub(logStudent)).sum(new int[] {1}).mean().mul(temperature * temperature);
+        NDArray p = ScalarOps.div(teacher.get(index).stopGradient(), temperature).softmax(1);
+        NDArray logStudent = ScalarOps.div(student, temperature).logSoftmax(1);
+        NDArray kl = ScalarOps.mul(p.mul(p.add(1e-12f).log().sub(logStudent)).sum(new int[] {1}).mean(), temperature * temperature);
         if (max) {
             return kl.neg();
         }
-        NDArray total = kl.mul(klWeight);
+        NDArray total = ScalarOps.mul(kl, klWeight);
         if (ceWeight > 0) {
             long[] y = batch.classes().toType(DataType.INT64, false).toLongArray();
             long[] targets = new long[rows.length];
@@ -110,7 +111,7 @@ public final class ScrubLoss extends Loss {
                 targets[i] = y[(int) rows[i]];
             }
             NDArray ce = student.logSoftmax(1).gather(manager.create(targets).reshape(-1, 1), 1).mean().neg();
-            total = total.add(ce.mul(ceWeight));
+            total = total.add(ScalarOps.mul(ce, ceWeight));
         }
         return total;
     }

@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.training.loss.Loss;
 import com.google.common.base.Preconditions;
+import dev.lethe.moe.ScalarOps;
 import com.google.common.collect.ImmutableList;
 import java.util.List;
 import java.util.Locale;
@@ -105,8 +106,9 @@ public final class WeightDistanceLoss extends Loss {
             NDArray squares = diff.square().sum();
             sum = sum == null ? squares : sum.add(squares);
         }
-        NDArray distance = sum.add(1e-20f).sqrt().div((float) originalNorm);
-        return distance.neg().add(target).maximum(0f).mul((float) (weight * (double) elements));
+        NDArray distance = ScalarOps.div(sum.add(1e-20f).sqrt(), (float) originalNorm);
+        NDArray hinge = ai.djl.nn.Activation.relu(distance.neg().add(target));
+        return ScalarOps.mul(hinge, (float) (weight * (double) elements));
     }
 
     /**

@@ -130,8 +130,8 @@ public final class ExpertSelection {
                 Locale.ROOT,
                 "NOT CLASS-SPECIFIC: the selected experts also carry %.0f%% of the other classes'"
                         + " gate mass, so routing does not follow this class and retraining them edits"
-                        + " the shared trunk. Train the model with class-aware routing"
-                        + " (TrainingRecipe.forgetReady()).",
+                        + " the shared trunk (whether class-aware routing would help depends on the"
+                        + " recipe the model was trained with, which this selection does not know).",
                 100 * meanCollateral());
     }
 
