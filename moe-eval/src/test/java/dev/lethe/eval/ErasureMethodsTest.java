@@ -11,7 +11,6 @@ import dev.lethe.unlearn.Removal;
 import dev.lethe.unlearn.Scope;
 import dev.lethe.unlearn.Unlearner;
 import dev.lethe.unlearn.UnlearningResult;
-import dev.lethe.unlearn.method.TrunkEdit;
 import java.util.List;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
@@ -39,24 +38,34 @@ class ErasureMethodsTest {
     }
 
     @Test
-    void trunkEdit_collapse_drivesThePenultimateProbeDown_whileHeadOnlySuppressionLeavesItUp() throws Exception {
+    void trunkEdit_defaults_readTheClassLessAtThePenultimateLayer_thanHeadOnlySuppression() throws Exception {
         ForgetFixture f = ForgetFixture.shared();
         UnlearningResult headOnly = base(f).optScope(Scope.HEAD_ONLY).optEpochs(2).retrain();
-        UnlearningResult collapse = base(f).method(Method.TRUNK_EDIT).optEpochs(16)
-                .optMethodOptions(TrunkEdit.Options.defaults().withAdversaryWeight(0f)).retrain();
-        try (Model suppressed = headOnly.model(); Model erased = collapse.model()) {
-            double suppressedProbe = penultimateProbe(f, suppressed);
-            double erasedProbe = penultimateProbe(f, erased);
-            Predictions out = Predictions.all(erased, f.test, 64);
-            System.out.printf("penultimate probe on the class: head-only %.1f %%, trunk edit (collapse) %.1f %%;"
-                    + " trunk edit output %.1f / %.1f %%%n", suppressedProbe, erasedProbe, out.accuracyOf(FORGET),
-                    out.accuracyExcept(FORGET));
-            assertThat(collapse.removal()).isEqualTo(Removal.ERASE);
-            assertThat(suppressedProbe).isGreaterThan(95.0);
-            assertThat(erasedProbe).isLessThan(suppressedProbe - 15);
-            assertThat(out.accuracyOf(FORGET)).isLessThan(5.0);
-            assertThat(out.accuracyExcept(FORGET)).isGreaterThan(95.0);
+        double suppressedProbe;
+        try (Model suppressed = headOnly.model()) {
+            suppressedProbe = penultimateProbe(f, suppressed);
         }
+        // every seed tried (measured after 16 epochs: 34, 100, 100, 70 %; Retrain 34 %): the effect is
+        // real on average but not on every run, which is why the claim is about the mean
+        double[] probes = new double[4];
+        for (int seed = 1; seed <= 4; seed++) {
+            UnlearningResult edit = base(f).method(Method.TRUNK_EDIT).optEpochs(16).optSeed(seed).retrain();
+            try (Model erased = edit.model()) {
+                assertThat(edit.removal()).isEqualTo(Removal.ERASE);
+                probes[seed - 1] = penultimateProbe(f, erased);
+                Predictions out = Predictions.all(erased, f.test, 64);
+                assertThat(out.accuracyOf(FORGET)).as("seed %d, forgotten class", seed).isLessThan(5.0);
+                assertThat(out.accuracyExcept(FORGET)).as("seed %d, other classes", seed).isGreaterThan(95.0);
+            }
+        }
+        double mean = java.util.Arrays.stream(probes).average().orElseThrow();
+        System.out.printf("penultimate probe on the class: head-only %.1f %%, trunk edit %s (mean %.1f %%)%n",
+                suppressedProbe, java.util.Arrays.toString(probes), mean);
+        assertThat(suppressedProbe).isGreaterThan(95.0);
+        for (double p : probes) {
+            assertThat(p).isLessThanOrEqualTo(suppressedProbe);
+        }
+        assertThat(mean).isLessThan(suppressedProbe - 10);
     }
 
     @Test
