@@ -5,19 +5,25 @@ import dev.lethe.unlearn.method.ExpertTargeted;
 import dev.lethe.unlearn.method.FineTune;
 import dev.lethe.unlearn.method.GradientAscent;
 import dev.lethe.unlearn.method.RandomLabels;
+import dev.lethe.unlearn.method.ResetRetrain;
 import dev.lethe.unlearn.method.Retrain;
+import dev.lethe.unlearn.method.SalUn;
+import dev.lethe.unlearn.method.Scrub;
+import dev.lethe.unlearn.method.TrunkEdit;
 import dev.lethe.unlearn.method.UnlearningMethod;
 
 /**
  * The unlearning methods, by name: ours and the standard baselines, all behind the same API and
  * metrics. Each constant names one strategy class in {@code dev.lethe.unlearn.method}, which holds
- * everything about the method (what it trains, its loss, defaults and batches); adding a method is
- * adding such a class and one constant here. Why an enum selects them: see {@link UnlearningMethod}.
+ * everything about the method (what it trains, its loss, defaults, budget and batches); adding a
+ * method is adding such a class and one constant here. Why an enum selects them: see {@link
+ * UnlearningMethod}. Each result says which kind of removal its method did ({@link Removal}).
  */
 public enum Method {
     /**
      * Ours: profile the class's routing, select its experts, retrain only them (within the {@link
-     * Scope}) with a forgetting loss. The default. See {@link ExpertTargeted}.
+     * Scope}) with a forgetting loss. The default, and the fast "suppress" option ({@link
+     * Removal#SUPPRESS}). See {@link ExpertTargeted}.
      */
     EXPERT_TARGETED(new ExpertTargeted()),
     /**
@@ -25,9 +31,15 @@ public enum Method {
      * recipe the model was trained with. See {@link Retrain}.
      */
     RETRAIN(new Retrain()),
-    /** Fine-tune every parameter on retain images only (Warnecke et al.; Jia et al. 2023 "FT"). */
+    /**
+     * Fine-tune every parameter on retain images only, {@code epochs} passes over the retain set
+     * (Warnecke et al.; Jia et al. 2023 "FT"). See {@link FineTune}.
+     */
     FINE_TUNE(new FineTune()),
-    /** Gradient ascent on the forget images (Thudi et al. 2022; "GA"). */
+    /**
+     * Gradient ascent on the forget images, stopped image by image at chance (Thudi et al. 2022;
+     * "GA"). See {@link GradientAscent}.
+     */
     GRADIENT_ASCENT(new GradientAscent()),
     /** Train forget images towards random other labels, with retain images ("RL"). */
     RANDOM_LABELS(new RandomLabels()),
@@ -37,7 +49,29 @@ public enum Method {
      * the class; refuses, naming the tensors, where the provenance ledger does not allow it. See
      * {@link ExactDeletion}.
      */
-    EXACT(new ExactDeletion());
+    EXACT(new ExactDeletion()),
+    /**
+     * SalUn (Fan et al., ICLR 2024): random labels trained on the most salient half of the weights
+     * only. See {@link SalUn}.
+     */
+    SALUN(new SalUn()),
+    /**
+     * SCRUB (Kurmanji et al., NeurIPS 2023): the original model as teacher, alternating steps away
+     * from it on forget images and toward it on retain images. See {@link Scrub}.
+     */
+    SCRUB(new Scrub()),
+    /**
+     * Re-initialise the class's experts and its head row, re-estimate their BatchNorm statistics,
+     * retrain them on retain images with distillation (EU-k at the experts; {@link Removal#ERASE}).
+     * See {@link ResetRetrain}.
+     */
+    RESET_RETRAIN(new ResetRetrain()),
+    /**
+     * Train every parameter so that the forget images' features collapse onto the retained
+     * classes' (and, optionally, the weights move away from the original), with distillation on
+     * retain images ({@link Removal#ERASE}). See {@link TrunkEdit}.
+     */
+    TRUNK_EDIT(new TrunkEdit());
 
     private final UnlearningMethod strategy;
 

@@ -12,6 +12,7 @@ import dev.lethe.moe.train.TrainingRecipe;
 import dev.lethe.unlearn.data.LabeledData;
 import dev.lethe.unlearn.loss.ForgettingLoss;
 import dev.lethe.unlearn.method.ExpertTargeted;
+import dev.lethe.unlearn.method.MethodOptions;
 import dev.lethe.unlearn.profile.ActivationProfiler;
 import dev.lethe.unlearn.profile.ExpertSelector;
 import java.io.IOException;
@@ -173,7 +174,8 @@ public final class Unlearner {
     }
 
     /**
-     * @param epochs passes over the forget images, &gt;= 1; default 2
+     * @param epochs the method's budget, &gt;= 1; default 2: passes over the forget images (steps of
+     *     {@code batchSize} forget images), for {@link Method#FINE_TUNE} passes over the retain set
      * @return a copy
      */
     public Unlearner optEpochs(int epochs) {
@@ -181,8 +183,8 @@ public final class Unlearner {
     }
 
     /**
-     * @param learningRate Adam learning rate, &gt; 0; default 3e-4 for {@link
-     *     Method#EXPERT_TARGETED}, 1e-3 for fine-tuning and random labels, 1e-4 for gradient ascent
+     * @param learningRate Adam learning rate, &gt; 0; default the method's own (3e-4 for {@link
+     *     Method#EXPERT_TARGETED}; each method's class gives its default)
      * @return a copy
      */
     public Unlearner optLearningRate(float learningRate) {
@@ -204,6 +206,15 @@ public final class Unlearner {
      */
     public Unlearner method(Method method) {
         return withSettings(settings.withMethod(method));
+    }
+
+    /**
+     * @param options the options of one method (e.g. {@code SalUn.Options.defaults()
+     *     .withFraction(0.3f)}); they apply when that method runs, and are recorded in the audit
+     * @return a copy
+     */
+    public Unlearner optMethodOptions(MethodOptions options) {
+        return withSettings(settings.withMethodOptions(options));
     }
 
     /**

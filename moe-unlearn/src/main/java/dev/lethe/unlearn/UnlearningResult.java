@@ -49,6 +49,7 @@ public final class UnlearningResult {
     private final double lastLoss;
     private final AuditRecord audit;
     private final ProvenanceReport provenance;
+    private final WeightDistance weightDistance;
 
     private UnlearningResult(Builder b) {
         status = b.status;
@@ -71,6 +72,7 @@ public final class UnlearningResult {
         lastLoss = b.lastLoss;
         audit = b.audit;
         provenance = b.provenance;
+        weightDistance = b.weightDistance;
     }
 
     static Builder builder() {
@@ -102,7 +104,8 @@ public final class UnlearningResult {
 
     /**
      * @return what kind of removal the method does ({@link Removal#SUPPRESS} for the
-     *     expert-targeted method and the baselines, {@link Removal#EXACT} for {@link Method#EXACT},
+     *     expert-targeted method and the fine-tuning-style baselines, {@link Removal#ERASE} for
+     *     reset-and-retrain and the trunk edit, {@link Removal#EXACT} for {@link Method#EXACT},
      *     {@link Removal#RETRAIN} for the oracle)
      */
     public Removal removal() {
@@ -193,6 +196,14 @@ public final class UnlearningResult {
         return audit;
     }
 
+    /**
+     * @return how far the new model's weights are from the original's (0 when nothing was done;
+     *     for Retrain, the distance of the new model from the original)
+     */
+    public WeightDistance weightDistance() {
+        return weightDistance;
+    }
+
     /** @return a printable summary table */
     public String toTable() {
         StringBuilder sb = new StringBuilder();
@@ -219,6 +230,9 @@ public final class UnlearningResult {
                         audit == null ? 0 : audit.changedParameters().size()));
         if (Double.isFinite(firstLoss)) {
             sb.append(String.format(Locale.ROOT, "loss %.4f -> %.4f%n", firstLoss, lastLoss));
+        }
+        if (weightDistance != null) {
+            sb.append(weightDistance).append('\n');
         }
         if (oracle != null) {
             sb.append(oracle).append('\n');
@@ -262,6 +276,9 @@ public final class UnlearningResult {
         if (provenance != null) {
             o.add("provenance", provenance.toJson());
         }
+        if (weightDistance != null) {
+            o.add("weightDistance", weightDistance.toJson());
+        }
         if (audit != null) {
             o.add("audit", audit.toJson());
         }
@@ -300,6 +317,7 @@ public final class UnlearningResult {
         private double lastLoss = Double.NaN;
         private AuditRecord audit;
         private ProvenanceReport provenance;
+        private WeightDistance weightDistance;
 
         Builder status(Status status, String message) {
             this.status = status;
@@ -358,6 +376,11 @@ public final class UnlearningResult {
 
         Builder provenance(ProvenanceReport provenance) {
             this.provenance = provenance;
+            return this;
+        }
+
+        Builder weightDistance(WeightDistance distance) {
+            this.weightDistance = distance;
             return this;
         }
 

@@ -64,6 +64,7 @@ final class UnlearningRun {
             Model same = settings.inPlace() ? model : Models.copy(model, settings.modelFactory().orElse(null));
             return result.status(UnlearningResult.Status.ALREADY_FORGOTTEN, msg)
                     .model(same)
+                    .weightDistance(WeightDistance.between(model, same))
                     .forgetClass(forgetClass, forgetClassName, forgotten)
                     .parameters(0, MoeBlocks.countParameters(model.getBlock()))
                     .training(0, 0, 0, Double.NaN, Double.NaN)
@@ -75,6 +76,7 @@ final class UnlearningRun {
         UnlearningOutcome outcome;
         DataIdentity identity;
         List<Integer> allForgotten;
+        WeightDistance distance;
         try (UnlearningContext context = UnlearningContext.of(settings, model, data, forgetClass, forgotten)) {
             identity = DataIdentity.of(data, forgetClass, context.forgetIndices(), context.retainIndices());
             allForgotten = context.forgottenClasses();
@@ -84,6 +86,7 @@ final class UnlearningRun {
                 context.rollback();
                 throw e;
             }
+            distance = WeightDistance.between(context.originalValues(), outcome.model());
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         Model after = outcome.model();
@@ -121,6 +124,7 @@ final class UnlearningRun {
                 .parameters(outcome.trainableParameters(), MoeBlocks.countParameters(after.getBlock()))
                 .audit(audit)
                 .provenance(provenance)
+                .weightDistance(distance)
                 .build();
     }
 

@@ -8,9 +8,12 @@ import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
 import dev.lethe.moe.train.TrainingRecipe;
 import dev.lethe.unlearn.loss.ForgettingLoss;
+import dev.lethe.unlearn.method.MethodOptions;
 import dev.lethe.unlearn.method.UnlearningMethod;
 import dev.lethe.unlearn.profile.ExpertSelector;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
@@ -51,6 +54,7 @@ public final class UnlearningSettings implements Cloneable {
     private Supplier<Block> modelFactory;
     private List<TrainingListener> listeners = List.of();
     private Consumer<String> progress;
+    private Map<Method, MethodOptions> methodOptions = Map.of();
 
     private UnlearningSettings() {}
 
@@ -94,7 +98,10 @@ public final class UnlearningSettings implements Cloneable {
         return Optional.ofNullable(loss);
     }
 
-    /** @return passes over the forget images; default 2 */
+    /**
+     * @return the method's budget; default 2: passes over the forget images for most methods, over
+     *     the retain set for {@link Method#FINE_TUNE} (each method's class says which)
+     */
     public int epochs() {
         return epochs;
     }
@@ -163,6 +170,14 @@ public final class UnlearningSettings implements Cloneable {
     }
 
     /**
+     * @param method a method
+     * @return the options set for it, if any (unset, the method uses its defaults)
+     */
+    public Optional<MethodOptions> methodOptions(Method method) {
+        return Optional.ofNullable(methodOptions.get(method));
+    }
+
+    /**
      * @param method the method
      * @return a copy
      */
@@ -199,7 +214,7 @@ public final class UnlearningSettings implements Cloneable {
     }
 
     /**
-     * @param epochs passes over the forget images, &gt;= 1
+     * @param epochs the method's budget, &gt;= 1 (see {@link #epochs()})
      * @return a copy
      */
     public UnlearningSettings withEpochs(int epochs) {
@@ -308,8 +323,25 @@ public final class UnlearningSettings implements Cloneable {
     }
 
     /**
+     * Sets the options of one method (replacing earlier options for that method); they apply when
+     * that method runs.
+     *
+     * @param options the options, e.g. {@code SalUn.Options.defaults().withFraction(0.3f)}
+     * @return a copy
+     */
+    public UnlearningSettings withMethodOptions(MethodOptions options) {
+        Preconditions.checkNotNull(options, "options must not be null");
+        Preconditions.checkNotNull(options.method(), "options.method() must not be null");
+        Map<Method, MethodOptions> copy = new EnumMap<>(Method.class);
+        copy.putAll(methodOptions);
+        copy.put(options.method(), options);
+        Map<Method, MethodOptions> frozen = java.util.Collections.unmodifiableMap(copy);
+        return with(s -> s.methodOptions = frozen);
+    }
+
+    /**
      * The settings that take effect, as JSON: the method, its effective scope, loss and learning
-     * rate (from its strategy), the selector and every numeric setting, and the Retrain recipe if
+     * rate and options (from its strategy), the selector and every numeric setting, and the Retrain recipe if
      * set. Listeners, progress and model factory are left out.
      *
      * @return the JSON

@@ -45,6 +45,12 @@ import java.util.SplittableRandom;
  *       2020).
  *   <li>{@link #gradientAscent()}: {@code -CE(forget)}, no retain term (Thudi et al., 2022; the GA
  *       baseline). Unbounded: stop it by steps.
+ *   <li>{@link #gradientAscentToChance()}: {@code -sum_i g_i CE_i / n_forget}, where {@code g_i = 1}
+ *       while forget image i's probability of the forgotten class is at least chance ({@code 1/C})
+ *       and 0 after (no gradient through {@code g}): gradient ascent that stops, image by image,
+ *       once the image is surely misclassified (below chance, another class must be more
+ *       probable). No retain term. Bounded: once every forget image of the batch is below chance
+ *       the loss is 0 and nothing moves.
  *   <li>{@link #retainOnly()}: {@code CE(retain)} alone (the fine-tune baseline).
  * </ul>
  */
@@ -62,6 +68,8 @@ public final class ForgettingLoss extends Loss {
         RANDOM_LABELS,
         /** Negative cross-entropy on forget images. */
         GRADIENT_ASCENT,
+        /** Negative cross-entropy on the forget images still at or above chance for the class. */
+        GRADIENT_ASCENT_TO_CHANCE,
         /** No forget term: cross-entropy on retain images only. */
         RETAIN_ONLY
     }
@@ -124,6 +132,14 @@ public final class ForgettingLoss extends Loss {
     /** @return gradient ascent on forget images, no retain term */
     public static ForgettingLoss gradientAscent() {
         return new ForgettingLoss(Kind.GRADIENT_ASCENT, -1, 0.5f, 1f, 0f, 0f, 2f, 0);
+    }
+
+    /**
+     * @return gradient ascent on the forget images whose probability of the forgotten class is
+     *     still at least chance (see the class description), no retain term
+     */
+    public static ForgettingLoss gradientAscentToChance() {
+        return new ForgettingLoss(Kind.GRADIENT_ASCENT_TO_CHANCE, -1, 0.5f, 1f, 0f, 0f, 2f, 0);
     }
 
     /** @return cross-entropy on retain images only */
@@ -240,7 +256,7 @@ public final class ForgettingLoss extends Loss {
         int nRetain = retainIdx.length;
         NDArray logp = logits.logSoftmax(1);
         NDArray total = manager.zeros(new ai.djl.ndarray.types.Shape());
-        if (nRetain > 0 && retainWeight > 0 && kind != Kind.GRADIENT_ASCENT) {
+        if (nRetain > 0 && retainWeight > 0 && kind != Kind.GRADIENT_ASCENT && kind != Kind.GRADIENT_ASCENT_TO_CHANCE) {
             total = total.add(ScalarOps.mul(crossEntropy(logp, retainIdx, y, manager), retainWeight));
         }
         if (nRetain > 0 && distillWeight > 0) {
@@ -291,6 +307,8 @@ public final class ForgettingLoss extends Loss {
                 return total.add(crossEntropyAgainst(logp, forgetIdx, randomOtherLabels(forgetIdx.length, (int) logits.getShape().get(1)), manager));
             case GRADIENT_ASCENT:
                 return total.sub(crossEntropy(logp, forgetIdx, y, manager));
+            case GRADIENT_ASCENT_TO_CHANCE:
+                return total.sub(ascentToChance(logp.get(forgetRows), forgetIdx, y, manager));
             default:
                 throw new IllegalStateException("unknown kind " + kind);
         }
@@ -305,6 +323,22 @@ public final class ForgettingLoss extends Loss {
     private NDArray correctPenalty(NDArray forgetLogp) {
         NDArray pf = forgetLogp.get(":, " + forgetClass).exp();
         return pf.neg().add(1f + EPS).log().neg().mean();
+    }
+
+    /** mean over forget rows of g_i * CE_i, g_i = [p_f(i) >= 1/C] (no gradient through g) */
+    private NDArray ascentToChance(NDArray forgetLogp, long[] forgetIdx, long[] y, NDManager manager) {
+        int classes = (int) forgetLogp.getShape().get(1);
+        long[] targets = new long[forgetIdx.length];
+        for (int i = 0; i < forgetIdx.length; i++) {
+            targets[i] = y[(int) forgetIdx[i]];
+        }
+        NDArray ce = forgetLogp.gather(manager.create(targets).reshape(-1, 1), 1).reshape(-1).neg();
+        float[] pf = forgetLogp.get(":, " + forgetClass).exp().toFloatArray();
+        float[] gate = new float[pf.length];
+        for (int i = 0; i < pf.length; i++) {
+            gate[i] = pf[i] >= 1f / classes ? 1f : 0f;
+        }
+        return ScalarOps.div(ce.mul(manager.create(gate)).sum(), forgetIdx.length);
     }
 
     private NDArray uniformKl(NDArray forgetLogp) {

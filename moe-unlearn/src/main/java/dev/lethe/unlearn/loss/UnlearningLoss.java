@@ -6,30 +6,37 @@ import ai.djl.training.loss.AbstractCompositeLoss;
 import ai.djl.training.loss.Loss;
 import ai.djl.util.Pair;
 import com.google.common.base.Preconditions;
+import com.google.common.collect.ImmutableList;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
 /**
  * The objective of an unlearning step as one DJL composite loss: a {@link ForgettingLoss} plus,
- * optionally, a {@link RouterAnchorLoss}. Every component reads the named entries of the same
- * {@link UnlearningBatch}; the value is their sum, in order ({@code forgetting + anchor}).
- * Immutable.
+ * optionally, a {@link RouterAnchorLoss} and further terms ({@link #plus}, e.g. the trunk edit's
+ * {@link FeatureCollapseLoss} and {@link WeightDistanceLoss}). Every component reads the named
+ * entries of the same {@link UnlearningBatch}; the value is their sum, in order ({@code forgetting
+ * + anchor + terms}). Immutable.
  */
 public final class UnlearningLoss extends AbstractCompositeLoss {
 
     private final ForgettingLoss forgetting;
     private final RouterAnchorLoss anchor;
+    private final List<Loss> terms;
+    private final boolean termsNeedTeacher;
 
-    private UnlearningLoss(ForgettingLoss forgetting, RouterAnchorLoss anchor) {
+    private UnlearningLoss(ForgettingLoss forgetting, RouterAnchorLoss anchor, List<Loss> terms, boolean termsNeedTeacher) {
         super("UnlearningLoss");
         this.forgetting = forgetting;
         this.anchor = anchor;
+        this.terms = ImmutableList.copyOf(terms);
+        this.termsNeedTeacher = termsNeedTeacher;
         List<Loss> parts = new ArrayList<>();
         parts.add(forgetting);
         if (anchor != null) {
             parts.add(anchor);
         }
+        parts.addAll(terms);
         components = List.copyOf(parts);
     }
 
@@ -38,7 +45,7 @@ public final class UnlearningLoss extends AbstractCompositeLoss {
      * @return the objective with that loss alone
      */
     public static UnlearningLoss of(ForgettingLoss forgetting) {
-        return new UnlearningLoss(Preconditions.checkNotNull(forgetting, "forgetting must not be null"), null);
+        return new UnlearningLoss(Preconditions.checkNotNull(forgetting, "forgetting must not be null"), null, List.of(), false);
     }
 
     /**
@@ -48,7 +55,22 @@ public final class UnlearningLoss extends AbstractCompositeLoss {
     public UnlearningLoss withRouterAnchor(float weight) {
         Preconditions.checkArgument(
                 weight >= 0 && Float.isFinite(weight), "routerAnchor (%s) must be finite and >= 0", weight);
-        return new UnlearningLoss(forgetting, weight > 0 ? new RouterAnchorLoss(weight) : null);
+        return new UnlearningLoss(forgetting, weight > 0 ? new RouterAnchorLoss(weight) : null, terms, termsNeedTeacher);
+    }
+
+    /**
+     * Adds a term, evaluated on the same labels and predictions and added after the others.
+     *
+     * @param term a loss on the named entries of an {@link UnlearningBatch}
+     * @param readsTeacher whether it reads the original model's outputs ({@value
+     *     UnlearningBatch#TEACHER_LOGITS} or routing)
+     * @return a copy with the term
+     */
+    public UnlearningLoss plus(Loss term, boolean readsTeacher) {
+        Preconditions.checkNotNull(term, "term must not be null");
+        List<Loss> more = new ArrayList<>(terms);
+        more.add(term);
+        return new UnlearningLoss(forgetting, anchor, more, termsNeedTeacher || readsTeacher);
     }
 
     /** @return the forgetting loss */
@@ -61,9 +83,14 @@ public final class UnlearningLoss extends AbstractCompositeLoss {
         return Optional.ofNullable(anchor);
     }
 
+    /** @return the terms added with {@link #plus}, in order */
+    public List<Loss> terms() {
+        return terms;
+    }
+
     /** @return whether a component reads the original model's outputs (logits or routing) */
     public boolean needsTeacher() {
-        return forgetting.needsTeacher() || anchor != null;
+        return forgetting.needsTeacher() || anchor != null || termsNeedTeacher;
     }
 
     @Override
@@ -85,11 +112,21 @@ public final class UnlearningLoss extends AbstractCompositeLoss {
         if (anchor != null) {
             total = total.add(anchor.evaluate(batch));
         }
+        for (Loss term : terms) {
+            total = total.add(term.evaluate(labels, predictions));
+        }
         return total;
     }
 
     @Override
     public String toString() {
-        return forgetting.describe() + (anchor == null ? "" : " + " + anchor);
+        StringBuilder sb = new StringBuilder(forgetting.describe());
+        if (anchor != null) {
+            sb.append(" + ").append(anchor);
+        }
+        for (Loss term : terms) {
+            sb.append(" + ").append(term);
+        }
+        return sb.toString();
     }
 }

@@ -34,7 +34,8 @@ import java.util.Map;
  *       re-initialise parameters; re-estimate BatchNorm statistics). Default: nothing.
  *   <li>{@link #trainable}: which parameters train, possibly element-masked ({@link
  *       ParameterSelection#withMask}). Default: the {@link #scope} with the selected experts.
- *   <li>{@link #composer()}: the forget/retain mix of a step.
+ *   <li>{@link #composer()}: the forget/retain mix of a step; {@link #plan}: the steps of the
+ *       default phase (default {@code epochs} passes over the forget images).
  *   <li>{@link #loss} and {@link #objective}: the loss; default the forgetting loss plus the router
  *       anchor of the settings, as one {@link UnlearningLoss}.
  *   <li>{@link #defaultLearningRate()}, {@link #trainingMode()}.
@@ -142,9 +143,22 @@ public abstract class EditingMethod implements UnlearningMethod {
     }
 
     /**
-     * Hook: the phases. Default: one phase of {@code epochs} passes over the forget images in steps
-     * of {@code batchSize} forget images, mixed by the {@link #composer()}, training {@link
-     * #trainable} with {@link #objective} and Adam at {@link #learningRate}.
+     * Hook: the steps of the default phase. Default: {@code epochs} passes over the forget images
+     * in steps of {@code batchSize} forget images, mixed by the {@link #composer()} with {@code
+     * retainRatio} retain images per forget image.
+     *
+     * @param context the run, prepared
+     * @return the plan
+     */
+    public BatchPlan plan(UnlearningContext context) {
+        UnlearningSettings s = context.settings();
+        return BatchPlan.overForgetImages(
+                context.forgetIndices(), context.retainSampler(), s.epochs(), s.batchSize(), s.retainRatio(), composer());
+    }
+
+    /**
+     * Hook: the phases. Default: one phase of the {@link #plan}, training {@link #trainable} with
+     * {@link #objective} and Adam at {@link #learningRate}, in the {@link #trainingMode()}.
      *
      * @param context the run, prepared
      * @return the phases, in order
@@ -160,14 +174,7 @@ public abstract class EditingMethod implements UnlearningMethod {
                         .setLoss(objective, objective.needsTeacher())
                         .setLearningRate(learningRate(s))
                         .optTrainingMode(trainingMode())
-                        .setPlan(
-                                BatchPlan.overForgetImages(
-                                        context.forgetIndices(),
-                                        context.retainSampler(),
-                                        s.epochs(),
-                                        s.batchSize(),
-                                        s.retainRatio(),
-                                        composer()))
+                        .setPlan(plan(context))
                         .build());
     }
 

@@ -71,10 +71,18 @@ public final class ExpertTargeted extends EditingMethod {
     /** Profiles the routing, selects the experts and sets up the focused retain sampling. */
     @Override
     public void prepare(UnlearningContext context) throws IOException {
-        UnlearningSettings s = context.settings();
-        if (!scope(s).usesExperts()) {
-            return;
+        if (scope(context.settings()).usesExperts()) {
+            selectExperts(context);
         }
+    }
+
+    /**
+     * Step 1 of the class description, shared with {@link ResetRetrain}: profiles the routing,
+     * records the selection in the context and, with {@code retainFocus > 0}, sets its retain
+     * sampler.
+     */
+    static void selectExperts(UnlearningContext context) throws IOException {
+        UnlearningSettings s = context.settings();
         int[] forget = context.forgetIndices();
         int[] sample = RetainSampler.uniform(context.retainIndices()).draw(s.profileRetainSample(), context.random());
         int[] profiled = Arrays.copyOf(forget, forget.length + sample.length);

@@ -164,6 +164,15 @@ public final class UnlearningContext implements AutoCloseable {
         return snapshot;
     }
 
+    /**
+     * @return a model with the original's values as they were before the run, without making
+     *     anything: the copy taken before editing in place, if one was taken, else the original
+     *     (unchanged, since nothing edited it)
+     */
+    public Model originalValues() {
+        return snapshot != null ? snapshot : original;
+    }
+
     /** @return the experts selected for the class, if the method selected some */
     public Optional<ExpertSelection> selection() {
         return Optional.ofNullable(selection);

@@ -85,4 +85,55 @@ public interface BatchPlan {
             }
         };
     }
+
+    /**
+     * Passes over the retain set (fine-tuning at a real budget): each epoch shuffles the retain
+     * items and cuts them into steps of {@code stepSize} retain images (the last step may be
+     * smaller), so that every retain image is seen once per epoch.
+     *
+     * @param retain the retain items, not empty
+     * @param epochs passes over them, &gt;= 1
+     * @param stepSize retain images per step, &gt;= 1
+     * @return the plan
+     */
+    static BatchPlan overRetainImages(int[] retain, int epochs, int stepSize) {
+        Preconditions.checkArgument(retain.length > 0, "there is no retain image");
+        Preconditions.checkArgument(epochs >= 1, "epochs (%s) must be >= 1", epochs);
+        Preconditions.checkArgument(stepSize >= 1, "stepSize (%s) must be >= 1", stepSize);
+        int steps = (retain.length + stepSize - 1) / stepSize;
+        int[] items = retain.clone();
+        return new BatchPlan() {
+            @Override
+            public int epochs() {
+                return epochs;
+            }
+
+            @Override
+            public int stepsPerEpoch() {
+                return steps;
+            }
+
+            @Override
+            public List<BatchMix> epoch(int epoch, SplittableRandom random) {
+                int[] order = RetainSampler.shuffled(items, random);
+                List<BatchMix> out = new ArrayList<>(steps);
+                for (int k = 0; k < steps; k++) {
+                    int[] r = Arrays.copyOfRange(order, k * stepSize, Math.min(order.length, (k + 1) * stepSize));
+                    out.add(BatchMix.of(new int[0], r));
+                }
+                return out;
+            }
+
+            @Override
+            public String toString() {
+                return String.format(
+                        Locale.ROOT,
+                        "%d passes over %d retain images, %d steps of %d retain",
+                        epochs,
+                        items.length,
+                        steps,
+                        stepSize);
+            }
+        };
+    }
 }

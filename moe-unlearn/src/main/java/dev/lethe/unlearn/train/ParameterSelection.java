@@ -20,7 +20,8 @@ import java.util.Set;
 /**
  * Which parameters a {@link Phase} trains: whole parameter tensors, each optionally restricted to
  * some of its elements by a mask (e.g. SalUn's gradient-saliency mask). Everything else is frozen
- * and stays bit-identical; BatchNorm running statistics are never trainable.
+ * and stays bit-identical; BatchNorm running statistics and fixed constants ({@link
+ * MoeBlocks#isFixed}, e.g. the filters of a patch-whitening stem) are never trainable.
  *
  * <p>A masked tensor is trainable, and its gradient is multiplied by the mask (1 = train, 0 = keep)
  * after every backward pass and before the optimizer step: with a mask fixed from the first step,
@@ -59,7 +60,7 @@ public final class ParameterSelection {
         }
         Map<String, Parameter> selected = new LinkedHashMap<>();
         for (Pair<String, Parameter> p : root.getParameters()) {
-            if (ids.contains(p.getValue().getId()) && !isStatistic(p.getValue())) {
+            if (ids.contains(p.getValue().getId()) && !MoeBlocks.isFixed(p.getValue())) {
                 selected.put(p.getKey(), p.getValue());
             }
         }
@@ -69,7 +70,7 @@ public final class ParameterSelection {
     /**
      * @param root the model's block
      * @param description what is selected, for messages
-     * @return every parameter of the block (BatchNorm statistics excepted)
+     * @return every parameter of the block (BatchNorm statistics and fixed constants excepted)
      */
     public static ParameterSelection all(Block root, String description) {
         return of(root, description, List.of(root));
@@ -165,10 +166,6 @@ public final class ParameterSelection {
             out.put(p, manager.create(e.getValue(), p.getArray().getShape()));
         }
         return out;
-    }
-
-    private static boolean isStatistic(Parameter p) {
-        return p.getType() == Parameter.Type.RUNNING_MEAN || p.getType() == Parameter.Type.RUNNING_VAR;
     }
 
     @Override
