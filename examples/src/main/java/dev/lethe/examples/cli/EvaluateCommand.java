@@ -67,8 +67,8 @@ final class EvaluateCommand implements Callable<Integer> {
         try (TrainedModel model = modelInput.load();
                 TrainedModel retrain = retrainDir == null ? null : TrainedModel.load(retrainDir)) {
             OptionChecks.classIdInRange(spec, "--class", forgetClass, model.config().numClasses());
-            CifarSplits splits = data.load(DataOptions.variantOf(model), DataOptions.splitSeedOf(model), 128, 0,
-                    false, log);
+            CifarSplits splits = data.load(DataOptions.variantOf(model), DataOptions.splitSeedOf(model), false,
+                    log);
             ProfileCommand.checkClasses(model, splits);
             int classId = resolveClass(model, splits);
             UnlearningEvaluator evaluator = splits.evaluator(
