@@ -6,6 +6,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine.TypeConversionException;
 
 /**
  * The architecture of a {@link MoeResNet}, as options ({@code lethe train}, {@code lethe
@@ -21,10 +22,9 @@ public final class ArchitectureOptions {
     @Spec(Spec.Target.MIXEE)
     private CommandSpec spec;
 
-    @Option(names = "--layout", paramLabel = "NAME", converter = Converters.LayoutConverter.class,
-            completionCandidates = Converters.LayoutCandidates.class,
+    @Option(names = "--layout", paramLabel = "NAME", completionCandidates = Converters.LayoutCandidates.class,
             description = "Network layout: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
-    private MoeResNet.Style layout = LIBRARY.style();
+    private String layout = Converters.cliName(LIBRARY.style());
 
     @Option(names = "--widths", paramLabel = "W1,W2,W3", converter = Converters.IntListConverter.class,
             description = "Channels of the three stages (default: ${DEFAULT-VALUE}).")
@@ -72,8 +72,14 @@ public final class ArchitectureOptions {
             throw new ParameterException(spec.commandLine(),
                     "--widths needs 3 comma-separated widths, e.g. 16,32,64; got " + w.length);
         }
+        MoeResNet.Style style;
+        try {
+            style = Converters.parse(MoeResNet.Style.class, layout, "layout");
+        } catch (TypeConversionException e) {
+            throw new ParameterException(spec.commandLine(), "--layout: " + e.getMessage());
+        }
         return OptionChecks.build(spec, "model options", () -> MoeResNet.Config.builder()
-                .optStyle(layout)
+                .optStyle(style)
                 .optWidths(w[0], w[1], w[2])
                 .optNumExperts(experts)
                 .optTopK(topK)
@@ -90,6 +96,6 @@ public final class ArchitectureOptions {
      */
     public String commandLine() {
         return String.format(Locale.ROOT, "--layout %s --widths %s --experts %d --top-k %d --moe-stages %s --logit-scale %s",
-                Converters.cliName(layout), widths, experts, topK, moeStages, logitScale);
+                layout, widths, experts, topK, moeStages, logitScale);
     }
 }

@@ -406,16 +406,6 @@ public final class CifarSplits {
         return b.build();
     }
 
-    /**
-     * Indices into {@link #labeledTest()} of one class's test images.
-     *
-     * @param classId the class
-     * @return its test items
-     */
-    public int[] testIndicesOf(int classId) {
-        return labeledTest.indicesOf(classId);
-    }
-
     @Override
     public String toString() {
         return String.format(

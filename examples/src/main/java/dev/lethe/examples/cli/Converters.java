@@ -100,18 +100,10 @@ public final class Converters {
     }
 
     /** Lists {@code --recipe} values: {@link Recipes#names()}. */
-    static final class RecipeCandidates implements Iterable<String> {
+    public static final class RecipeCandidates implements Iterable<String> {
         @Override
         public Iterator<String> iterator() {
             return Recipes.names().iterator();
-        }
-    }
-
-    /** Parses {@code --layout}: resnet or fast, any case. */
-    static final class LayoutConverter implements ITypeConverter<MoeResNet.Style> {
-        @Override
-        public MoeResNet.Style convert(String value) {
-            return parse(MoeResNet.Style.class, value, "layout");
         }
     }
 

@@ -24,7 +24,8 @@ import picocli.CommandLine.Spec;
         sortOptions = false,
         description = {
             "Measure a saved model for a forgotten class: UA, RA, TA, forget-class test accuracy, MIA-Efficacy,"
-                    + " linear-probe recovery and per-class test accuracy (all in %%), as a table or JSON.",
+                    + " its attacker's accuracy, linear probes at every MoE stage and the penultimate layer, the"
+                    + " class-membership attack and per-class test accuracy (all in %%), as a table or JSON.",
             "With --retrain-model, also the Retrain reference's metrics and the Avg. Gap."
         })
 final class EvaluateCommand implements Callable<Integer> {

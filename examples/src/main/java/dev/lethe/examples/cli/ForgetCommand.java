@@ -58,9 +58,9 @@ final class ForgetCommand implements Callable<Integer> {
                     + " ${DEFAULT-VALUE}).")
     private Scope scope;
 
-    @Option(names = "--epochs", paramLabel = "N", defaultValue = "2",
-            description = "Passes over the forgotten class's images (default: ${DEFAULT-VALUE}).")
-    private int epochs;
+    @Option(names = "--epochs", paramLabel = "N",
+            description = "Passes over the forgotten class's images (default: the library's, ${DEFAULT-VALUE}).")
+    private int epochs = UnlearningSettings.defaults().epochs();
 
     @Option(names = "--lr", paramLabel = "LR",
             description = "Adam learning rate (default: the method's own, recorded in report.json under"

@@ -8,7 +8,7 @@ import dev.lethe.examples.cli.IntList;
 import dev.lethe.examples.cli.OptionChecks;
 import dev.lethe.examples.cli.Recipes;
 import dev.lethe.moe.train.TrainingRecipe;
-import dev.lethe.unlearn.Unlearner;
+import dev.lethe.unlearn.UnlearningSettings;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -46,7 +46,7 @@ final class ProtocolOptions {
     @Option(names = "--recipes", paramLabel = "NAME,...", split = ",", defaultValue = "forget-ready,plain",
             description = "Training recipes of the base models: ${COMPLETION-CANDIDATES}, each optionally @W for the"
                     + " load-balancing weight (default: ${DEFAULT-VALUE}).",
-            completionCandidates = RecipeNames.class)
+            completionCandidates = Converters.RecipeCandidates.class)
     List<String> recipes;
 
     @Option(names = "--classes", paramLabel = "C,...", split = ",", defaultValue = "3",
@@ -68,7 +68,7 @@ final class ProtocolOptions {
 
     @Option(names = "--unlearn-epochs", paramLabel = "N",
             description = "Passes over the forget set of every method (default: the library's, ${DEFAULT-VALUE}).")
-    int unlearnEpochs = Unlearner.forClass(0).settings().epochs();
+    int unlearnEpochs = UnlearningSettings.defaults().epochs();
 
     @Option(names = "--retain-sample", paramLabel = "N", defaultValue = "5000",
             description = "Retain images RA is measured on (default: ${DEFAULT-VALUE}).")
@@ -97,14 +97,6 @@ final class ProtocolOptions {
             + " validation split (first recipe, seed and class; the library's ValidationSweep over OursGrid), and use"
             + " the chosen ones.")
     boolean tune;
-
-    /** Lists {@code --recipes} values. */
-    static final class RecipeNames implements Iterable<String> {
-        @Override
-        public java.util.Iterator<String> iterator() {
-            return Recipes.names().iterator();
-        }
-    }
 
     /** Lists {@code --methods} values. */
     static final class MethodNames implements Iterable<String> {
