@@ -59,23 +59,20 @@ public final class QuickStart {
         long seed = 0;                                      // one seed for everything random
         CifarData cifar = CifarData.load(archive, CifarVariant.CIFAR10, LabelMode.FINE);
         CifarDataset.Builder train = CifarDataset.builder().optData(cifar).optUsage(Dataset.Usage.TRAIN)
-                .optAugment(true).optAugmentSeed(seed).setSampling(128, true);   // crop + flip, shuffled
-        CifarDataset.Builder plain = CifarDataset.builder().optData(cifar).optUsage(Dataset.Usage.TRAIN)
-                .setSampling(128, false);                   // the same images as they are, for unlearning
+                .setSampling(128, false);                   // the images as they are: the recipe augments
         if (trainImages > 0) {                              // a subset: the first N training images
             train.optLimit(trainImages);
-            plain.optLimit(trainImages);
         }
-        TrainingRecipe recipe = TrainingRecipe.forgetReady().toBuilder()   // class-aware routing
+        CifarDataset images = train.build();
+        TrainingRecipe recipe = TrainingRecipe.forgetReady().toBuilder()   // class-aware routing, flips + shifts
                 .optEpochs(epochs).optSeed(seed).build();                  // the seed is recorded with the model
-        Engine.getInstance().setRandomSeed((int) seed);     // initial weights and data order
+        Engine.getInstance().setRandomSeed((int) seed);     // initial weights
         MoeResNet.Config config = MoeResNet.Config.builder().optWidths(16, 32, 64)
                 .optSeed(seed).build();                     // routing noise
 
         try (Model model = MoeResNet.newModel(config)) {
-            MoeTraining.fit(model, train.build(), null, recipe, TrainingProgress.console(System.err, false));
+            MoeTraining.fit(model, images, null, recipe, TrainingProgress.console(System.err, false));
 
-            CifarDataset images = plain.build();
             LabeledData data = LabeledData.of(images, images.labels(), images.classNames());
             UnlearningResult result = Unlearner.forClass("cat").from(model).using(data).optSeed(seed).retrain();
             System.out.println(result.toTable());           // experts chosen, collateral, time, audit

@@ -43,7 +43,7 @@ public final class TrainAndSave {
                 LabelMode.FINE);
         int validationSize = Math.min(CifarDataset.DEFAULT_VALIDATION_SIZE, data.trainSize() / 10);
         CifarDataset.Builder train = CifarDataset.builder().optData(data).optUsage(Dataset.Usage.TRAIN)
-                .optValidationSize(validationSize).optAugment(true).setSampling(128, true);
+                .optValidationSize(validationSize).setSampling(128, false);   // not augmented: the recipe does it
         if (limit > 0) {
             train.optLimit(limit);
         }
@@ -55,8 +55,9 @@ public final class TrainAndSave {
                 .optWidths(Integer.parseInt(w[0]), Integer.parseInt(w[1]), Integer.parseInt(w[2]))
                 .optNumExperts(8).optTopK(2).optNumClasses(data.numClasses()).build();
 
-        // 3. The recipe: SGD + cosine schedule, plus the routing-label mutual-information loss, so that
-        //    each class is carried by a few experts and can later be forgotten by retraining them.
+        // 3. The recipe: SGD + cosine schedule, random flips and 4-pixel shifts of each batch, plus the
+        //    routing-label mutual-information loss, so that each class is carried by a few experts and
+        //    can later be forgotten by retraining them.
         TrainingRecipe recipe = TrainingRecipe.forgetReady().toBuilder()
                 .optEpochs(a.getInt("epochs", 2)).optSeed(0).build();
 

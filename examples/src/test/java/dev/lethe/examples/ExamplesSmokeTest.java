@@ -8,7 +8,7 @@ import dev.lethe.cifar.CifarData;
 import dev.lethe.cifar.CifarDataset;
 import dev.lethe.cifar.CifarVariant;
 import dev.lethe.cifar.LabelMode;
-import dev.lethe.examples.cli.TrainedModel;
+import dev.lethe.eval.Predictions;
 import dev.lethe.moe.model.ModelFiles;
 import dev.lethe.moe.model.MoeResNet;
 import dev.lethe.moe.train.TrainingRecipe;
@@ -58,7 +58,7 @@ class ExamplesSmokeTest {
         try (Model loaded = MoeResNet.load(model)) {
             assertThat(TrainingRecipe.of(loaded)).contains(
                     TrainingRecipe.forgetReady().toBuilder().optEpochs(1).optSeed(0).build());
-            double accuracy = TrainedModel.accuracy(loaded, labeled);
+            double accuracy = Predictions.all(loaded, labeled, 256).accuracy();
             assertThat(String.format(Locale.ROOT, "%.4f", accuracy)).isEqualTo(printed.group(1));
         }
     }

@@ -5,35 +5,40 @@ import static com.google.common.base.Preconditions.checkNotNull;
 
 import ai.djl.training.dataset.Dataset;
 import com.google.common.collect.ImmutableList;
+import com.google.common.hash.Hasher;
+import com.google.common.hash.Hashing;
 import dev.lethe.cifar.CifarData;
 import dev.lethe.cifar.CifarDataset;
 import dev.lethe.cifar.CifarFormatException;
 import dev.lethe.cifar.CifarVariant;
 import dev.lethe.cifar.LabelMode;
-import dev.lethe.unlearn.data.LabeledData;
 import dev.lethe.eval.UnlearningEvaluator;
+import dev.lethe.unlearn.data.LabeledData;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.stream.Stream;
 
 /**
  * The protocol's three views of one CIFAR data set, loaded once: a seeded, class-stratified
  * 45,000 / 5,000 train / validation split of the training file and the 10,000 test images
  * (brief.md, "The evaluation protocol").
  *
- * <p>Four datasets share the decoded bytes: {@link #train()} (augmented with random crop + flip,
- * shuffled; for {@code MoeTraining.fit}), {@link #trainPlain()} (the same images, not augmented, in
- * order; for unlearning, profiling and metrics), {@link #validation()} and {@link #test()} (not
- * augmented). Batches are (B, 3, 32, 32) normalised float32 images and (B) float32 class ids. The
- * {@link LabeledData} views wrap the non-augmented datasets, except {@link #labeledTrainAugmented()}.
+ * <p>Three datasets share the decoded bytes, none of them augmented: {@link #train()} (for {@code
+ * MoeTraining.fit}, which batches and augments as the training recipe says, and for unlearning,
+ * profiling and metrics: D_f and D_r derive from it), {@link #validation()} and {@link #test()}.
+ * Batches are (B, 3, 32, 32) normalised float32 images and (B) float32 class ids. The {@link
+ * LabeledData} views carry an {@link LabeledData#identity() identity}: the data's SHA-256, the
+ * split and the limit, so that an audit record says which data a run used.
  *
  * <pre>{@code
  * Path archive = CifarSplits.locate(null, CifarVariant.CIFAR10, false, Paths.get("."));
- * CifarSplits splits = CifarSplits.of(CifarSplits.load(archive, CifarVariant.CIFAR10), 128, 0, 0, 0);
+ * CifarSplits splits = CifarSplits.of(CifarSplits.load(archive, CifarVariant.CIFAR10), 0, 0);
  * MoeTraining.fit(model, splits.train(), splits.validation(), recipe, progress);
  * }</pre>
  */
@@ -42,58 +47,65 @@ public final class CifarSplits {
     /** Images held out of the training file for validation: 5,000 (500 per CIFAR-10 class). */
     public static final int VALIDATION_SIZE = CifarDataset.DEFAULT_VALIDATION_SIZE;
 
-    /**
-     * The augmentation of {@link #train()}, as recorded with a trained model: a random crop of the
-     * image padded by 4 zero pixels and a random horizontal flip ({@code CifarDataset.optAugment}).
-     */
-    public static final String AUGMENTATION = "random-crop(pad 4)+horizontal-flip";
-
-    /** The augmentation of {@link #trainPlain()}: none. */
-    public static final String NO_AUGMENTATION = "none";
-
     /** Where the repository keeps the real data, relative to its root: {@code ../shared/data}. */
     public static final String SHARED_DATA_DIR = "../shared/data";
 
-    private final CifarData data;
+    /** Images per batch of the datasets' own sampling (training and evaluation choose their own batches). */
+    private static final int BATCH_SIZE = 128;
+
+    /**
+     * Decoded CIFAR data and where it came from.
+     *
+     * @param path the archive or folder it was read from
+     * @param data the decoded images and labels
+     * @param sha256 the SHA-256 of the archive, or of the folder's files ({@link #sha256(Path)})
+     */
+    public record Source(Path path, CifarData data, String sha256) {
+
+        /** @return e.g. {@code "cifar-10-binary.tar.gz sha256=c4a3…"} */
+        public String describe() {
+            return path.getFileName() + " sha256=" + sha256;
+        }
+    }
+
+    private final Source source;
     private final int limit;
     private final long splitSeed;
     private final int validationSize;
     private final CifarDataset train;
-    private final CifarDataset trainPlain;
     private final CifarDataset validation;
     private final CifarDataset test;
     private final LabeledData labeledTrain;
-    private final LabeledData labeledTrainAugmented;
-    private final long augmentSeed;
     private final LabeledData labeledValidation;
     private final LabeledData labeledTest;
 
-    private CifarSplits(CifarData data, int batchSize, long splitSeed, long augmentSeed, int limit) {
-        this.data = data;
+    private CifarSplits(Source source, long splitSeed, int limit) {
+        this.source = source;
         this.limit = limit;
         this.splitSeed = splitSeed;
-        this.validationSize = validationSize(data.trainSize());
-        train = view(Dataset.Usage.TRAIN, batchSize, true, augmentSeed, limit);
-        trainPlain = view(Dataset.Usage.TRAIN, batchSize, false, augmentSeed, limit);
-        validation = view(Dataset.Usage.VALIDATION, batchSize, false, augmentSeed, 0);
-        test = view(Dataset.Usage.TEST, batchSize, false, augmentSeed, 0);
-        this.augmentSeed = augmentSeed;
-        labeledTrain = LabeledData.of(trainPlain, trainPlain.labels(), data.classNames());
-        labeledTrainAugmented = LabeledData.of(train, train.labels(), data.classNames());
-        labeledValidation = LabeledData.of(validation, validation.labels(), data.classNames());
-        labeledTest = LabeledData.of(test, test.labels(), data.classNames());
+        this.validationSize = validationSize(source.data().trainSize());
+        train = view(Dataset.Usage.TRAIN, limit);
+        validation = view(Dataset.Usage.VALIDATION, 0);
+        test = view(Dataset.Usage.TEST, 0);
+        List<String> names = source.data().classNames();
+        String origin = source.describe() + ", " + source.data().variant();
+        labeledTrain = LabeledData.of(train, train.labels(), names).withIdentity(String.format(Locale.ROOT,
+                "%s training split (split seed %d, %d images held out for validation), %s", origin, splitSeed,
+                validationSize, limit > 0 ? "first " + limit + " images" : "all " + train.size() + " images"));
+        labeledValidation = LabeledData.of(validation, validation.labels(), names).withIdentity(String.format(
+                Locale.ROOT, "%s validation split (split seed %d), %d images", origin, splitSeed, validation.size()));
+        labeledTest = LabeledData.of(test, test.labels(), names)
+                .withIdentity(origin + " test set, " + test.size() + " images");
     }
 
-    private CifarDataset view(Dataset.Usage usage, int batchSize, boolean augmented, long augmentSeed, int max) {
+    private CifarDataset view(Dataset.Usage usage, int max) {
         CifarDataset.Builder b =
                 CifarDataset.builder()
-                        .optData(data)
+                        .optData(source.data())
                         .optUsage(usage)
                         .optValidationSize(validationSize)
                         .optSplitSeed(splitSeed)
-                        .optAugment(augmented)
-                        .optAugmentSeed(augmentSeed)
-                        .setSampling(batchSize, augmented);
+                        .setSampling(BATCH_SIZE, false);
         if (max > 0) {
             b.optLimit(max);
         }
@@ -115,19 +127,17 @@ public final class CifarSplits {
     /**
      * Builds the views of decoded data.
      *
-     * @param data the decoded data (see {@link #load})
-     * @param batchSize batch size of {@link #train()} (the training recipe's), &gt; 0
+     * @param source the decoded data (see {@link #load})
      * @param splitSeed seed of the stratified validation hold-out (the protocol uses 0)
-     * @param augmentSeed seed of the training augmentation
      * @param limit 0 for the whole training split; otherwise its first {@code limit} images (in
      *     file order), for quick runs and tests. Validation and test are never cut.
      * @return the splits
      * @throws IllegalArgumentException if a number is out of range, e.g. a limit above {@link
      *     #trainSplitSize}
      */
-    public static CifarSplits of(CifarData data, int batchSize, long splitSeed, long augmentSeed, int limit) {
-        checkNotNull(data, "data must not be null");
-        checkArgument(batchSize > 0, "batchSize (%s) must be > 0", batchSize);
+    public static CifarSplits of(Source source, long splitSeed, int limit) {
+        checkNotNull(source, "source must not be null");
+        CifarData data = source.data();
         checkArgument(limit >= 0, "limit (%s) must be >= 0 (0 = all images)", limit);
         checkArgument(data.trainSize() >= 2, "the data has %s training images; need at least 2", data.trainSize());
         checkArgument(
@@ -136,21 +146,47 @@ public final class CifarSplits {
                 limit,
                 trainSplitSize(data),
                 data.variant());
-        return new CifarSplits(data, batchSize, splitSeed, augmentSeed, limit);
+        return new CifarSplits(source, splitSeed, limit);
     }
 
     /**
-     * Reads CIFAR data (fine labels) from an archive or folder; see {@link CifarData#load}.
+     * Reads CIFAR data (fine labels) from an archive or folder ({@link CifarData#load}) and hashes
+     * what it read ({@link #sha256(Path)}), so that the data's identity goes into audit records.
      *
      * @param path the {@code .tar.gz} as distributed, the folder it extracts to, or a folder holding
      *     either
      * @param variant CIFAR-10 or CIFAR-100
-     * @return the decoded data
+     * @return the decoded data and its identity
      * @throws CifarFormatException if the data is missing or malformed; the message says how to get it
      * @throws IOException if reading fails otherwise
      */
-    public static CifarData load(Path path, CifarVariant variant) throws IOException {
-        return CifarData.load(path, variant, LabelMode.FINE);
+    public static Source load(Path path, CifarVariant variant) throws IOException {
+        CifarData data = CifarData.load(path, variant, LabelMode.FINE);
+        return new Source(path, data, sha256(path));
+    }
+
+    /**
+     * The SHA-256 of a data file, or of a folder: over each regular file below it, in the order of
+     * their relative paths, the path (UTF-8, then a 0 byte) and the content.
+     *
+     * @param path a file or folder
+     * @return 64 hex digits
+     * @throws IOException if reading fails
+     */
+    static String sha256(Path path) throws IOException {
+        if (Files.isRegularFile(path)) {
+            return com.google.common.io.Files.asByteSource(path.toFile()).hash(Hashing.sha256()).toString();
+        }
+        List<Path> files;
+        try (Stream<Path> walk = Files.walk(path)) {
+            files = walk.filter(Files::isRegularFile).sorted().toList();
+        }
+        Hasher h = Hashing.sha256().newHasher();
+        for (Path f : files) {
+            h.putString(path.relativize(f).toString(), StandardCharsets.UTF_8).putByte((byte) 0);
+            h.putBytes(Files.readAllBytes(f));
+        }
+        return h.hash().toString();
     }
 
     /**
@@ -221,12 +257,17 @@ public final class CifarSplits {
 
     /** @return the decoded data all views share */
     public CifarData data() {
-        return data;
+        return source.data();
+    }
+
+    /** @return the decoded data and where it came from */
+    public Source source() {
+        return source;
     }
 
     /** @return the data set's name, "CIFAR-10" or "CIFAR-100" */
     public String datasetName() {
-        return data.variant().toString();
+        return source.data().variant().toString();
     }
 
     /** @return the limit given to {@link #of} (0 = none) */
@@ -239,14 +280,12 @@ public final class CifarSplits {
         return splitSeed;
     }
 
-    /** @return the training split, augmented and shuffled, batches of the given batch size */
+    /**
+     * @return the training split, not augmented (the training recipe augments), in file order; D_f
+     *     and D_r derive from it
+     */
     public CifarDataset train() {
         return train;
-    }
-
-    /** @return the training split, not augmented, in order (D_f and D_r derive from it) */
-    public CifarDataset trainPlain() {
-        return trainPlain;
     }
 
     /** @return the validation hold-out, not augmented */
@@ -259,46 +298,15 @@ public final class CifarSplits {
         return test;
     }
 
-    /** @return {@link #trainPlain()} with its labels, for {@code Unlearner.using} and the evaluator */
+    /**
+     * @return {@link #train()} with its labels and identity: for {@code Unlearner.using} (every
+     *     method, the Retrain oracle included) and the evaluator
+     */
     public LabeledData labeledTrain() {
         return labeledTrain;
     }
 
-    /**
-     * @return {@link #train()} with its labels: the training images as the model was trained on
-     *     them (augmented with {@link #AUGMENTATION}, shuffled), for a Retrain reference trained
-     *     like the model
-     */
-    public LabeledData labeledTrainAugmented() {
-        return labeledTrainAugmented;
-    }
-
-    /**
-     * The training images for a run that trains like the model did: {@link
-     * #labeledTrainAugmented()} for {@link #AUGMENTATION}, {@link #labeledTrain()} for {@link
-     * #NO_AUGMENTATION}.
-     *
-     * @param augmentation the augmentation recorded with the model
-     * @return the data
-     * @throws IllegalArgumentException for an augmentation these splits cannot produce
-     */
-    public LabeledData labeledTrain(String augmentation) {
-        if (AUGMENTATION.equals(augmentation)) {
-            return labeledTrainAugmented;
-        }
-        if (NO_AUGMENTATION.equals(augmentation)) {
-            return labeledTrain;
-        }
-        throw new IllegalArgumentException("unknown augmentation '" + augmentation + "'; expected '"
-                + AUGMENTATION + "' or '" + NO_AUGMENTATION + "'");
-    }
-
-    /** @return the seed of {@link #train()}'s augmentation */
-    public long augmentSeed() {
-        return augmentSeed;
-    }
-
-    /** @return {@link #validation()} with its labels (the probe's data) */
+    /** @return {@link #validation()} with its labels (the probes' and the sweep's data) */
     public LabeledData labeledValidation() {
         return labeledValidation;
     }
@@ -310,12 +318,12 @@ public final class CifarSplits {
 
     /** @return the class names in id order */
     public List<String> classNames() {
-        return ImmutableList.copyOf(data.classNames());
+        return ImmutableList.copyOf(source.data().classNames());
     }
 
     /** @return the number of classes */
     public int numClasses() {
-        return data.numClasses();
+        return source.data().numClasses();
     }
 
     /**
@@ -336,10 +344,10 @@ public final class CifarSplits {
                     "class id %s must be in [0, %s); classes: %s",
                     id,
                     numClasses(),
-                    data.classNames());
+                    source.data().classNames());
             return id;
         }
-        return data.classId(s);
+        return source.data().classId(s);
     }
 
     /**
@@ -375,14 +383,15 @@ public final class CifarSplits {
 
     /**
      * An evaluator of the protocol's metrics on these splits: D_f / D_r from {@link
-     * #labeledTrain()}, test = {@link #labeledTest()}, the linear probe fitted on {@link
+     * #labeledTrain()}, test = {@link #labeledTest()}, the linear probes (every MoE layer and the
+     * penultimate embedding) and the class-membership attack fitted on {@link
      * #labeledValidation()}.
      *
      * @param retainSample RA on a seeded sample of this many retain images, or {@link
      *     UnlearningEvaluator#ALL}
      * @param miaTrainPerSide members and non-members the MIA's SVM is trained on, or {@link
      *     UnlearningEvaluator#ALL} for the protocol's |test| per side
-     * @return the evaluator
+     * @return the evaluator (add a relearning test with {@code toBuilder().optRelearning})
      */
     public UnlearningEvaluator evaluator(int retainSample, int miaTrainPerSide) {
         UnlearningEvaluator.Builder b =
@@ -395,16 +404,6 @@ public final class CifarSplits {
             b.optMiaTrainPerSide(miaTrainPerSide);
         }
         return b.build();
-    }
-
-    /**
-     * Indices into {@link #labeledTest()} of one class's test images.
-     *
-     * @param classId the class
-     * @return its test items
-     */
-    public int[] testIndicesOf(int classId) {
-        return labeledTest.indicesOf(classId);
     }
 
     @Override

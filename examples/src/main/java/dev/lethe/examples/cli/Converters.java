@@ -1,6 +1,7 @@
 package dev.lethe.examples.cli;
 
 import dev.lethe.cifar.CifarVariant;
+import dev.lethe.moe.model.MoeResNet;
 import dev.lethe.unlearn.Method;
 import dev.lethe.unlearn.Scope;
 import java.util.ArrayList;
@@ -15,12 +16,12 @@ import picocli.CommandLine.TypeConversionException;
  * ({@code expert-targeted}, {@code experts-and-router}, {@code cifar10}), and the candidate lists
  * shown in {@code --help}.
  */
-final class Converters {
+public final class Converters {
 
     private Converters() {}
 
     /** "expert-targeted" for {@code EXPERT_TARGETED}. */
-    static String cliName(Enum<?> value) {
+    public static String cliName(Enum<?> value) {
         return value.name().toLowerCase(Locale.ROOT).replace('_', '-');
     }
 
@@ -98,11 +99,36 @@ final class Converters {
         }
     }
 
-    /** Lists {@code --recipe} values. */
-    static final class RecipeCandidates implements Iterable<String> {
+    /** Lists {@code --recipe} values: {@link Recipes#names()}. */
+    public static final class RecipeCandidates implements Iterable<String> {
         @Override
         public Iterator<String> iterator() {
-            return List.of("plain", "forget-ready").iterator();
+            return Recipes.names().iterator();
+        }
+    }
+
+    /** Lists {@code --layout} values. */
+    static final class LayoutCandidates implements Iterable<String> {
+        @Override
+        public Iterator<String> iterator() {
+            return names(MoeResNet.Style.class).iterator();
+        }
+    }
+
+    /** Parses a comma-separated list of integers ({@code --widths 16,32,64}, {@code --moe-stages 2,3}). */
+    public static final class IntListConverter implements ITypeConverter<IntList> {
+        @Override
+        public IntList convert(String value) {
+            String[] parts = value.split(",", -1);
+            int[] values = new int[parts.length];
+            for (int i = 0; i < parts.length; i++) {
+                try {
+                    values[i] = Integer.parseInt(parts[i].trim());
+                } catch (NumberFormatException e) {
+                    throw new TypeConversionException("'" + value + "' is not a comma-separated list of integers");
+                }
+            }
+            return new IntList(values);
         }
     }
 }

@@ -69,8 +69,6 @@ public final class DataOptions {
      *
      * @param fallbackVariant the data set when {@code --dataset} is not given
      * @param fallbackSplitSeed the split seed when {@code --split-seed} is not given
-     * @param batchSize the training batch size
-     * @param augmentSeed the augmentation seed
      * @param download whether {@code --download} was given
      * @param log where to print
      * @return the splits
@@ -80,8 +78,6 @@ public final class DataOptions {
     CifarSplits load(
             CifarVariant fallbackVariant,
             long fallbackSplitSeed,
-            int batchSize,
-            long augmentSeed,
             boolean download,
             PrintStream log)
             throws IOException {
@@ -89,10 +85,9 @@ public final class DataOptions {
         CifarVariant variant = variant(fallbackVariant);
         Path path = CifarSplits.locate(data, variant, download, RuntimeOptions.home());
         long start = System.nanoTime();
-        CifarData decoded = CifarSplits.load(path, variant);
-        checkLimit(spec, "--limit", limit, decoded);
-        CifarSplits splits =
-                CifarSplits.of(decoded, batchSize, splitSeed != null ? splitSeed : fallbackSplitSeed, augmentSeed, limit);
+        CifarSplits.Source source = CifarSplits.load(path, variant);
+        checkLimit(spec, "--limit", limit, source.data());
+        CifarSplits splits = CifarSplits.of(source, splitSeed != null ? splitSeed : fallbackSplitSeed, limit);
         log.printf(Locale.ROOT, "data: %s from %s (%.1f s)%n", splits, path, (System.nanoTime() - start) / 1e9);
         return splits;
     }
@@ -106,7 +101,7 @@ public final class DataOptions {
      * @param data the decoded data
      * @throws ParameterException if the limit is more than {@link CifarSplits#trainSplitSize}
      */
-    static void checkLimit(CommandSpec spec, String option, int limit, CifarData data) {
+    public static void checkLimit(CommandSpec spec, String option, int limit, CifarData data) {
         int available = CifarSplits.trainSplitSize(data);
         if (limit > available) {
             throw new ParameterException(spec.commandLine(), String.format(Locale.ROOT,

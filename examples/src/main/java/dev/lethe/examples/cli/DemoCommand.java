@@ -1,14 +1,12 @@
 package dev.lethe.examples.cli;
 
 import ai.djl.Model;
-import dev.lethe.cifar.CifarData;
 import dev.lethe.cifar.CifarVariant;
 import dev.lethe.cifar.LabelMode;
 import dev.lethe.moe.model.MoeResNet;
 import dev.lethe.moe.train.TrainingProgress;
 import dev.lethe.moe.train.TrainingRecipe;
 import dev.lethe.unlearn.Method;
-import dev.lethe.unlearn.Scope;
 import dev.lethe.unlearn.Unlearner;
 import dev.lethe.unlearn.UnlearningResult;
 import java.io.PrintStream;
@@ -108,9 +106,9 @@ final class DemoCommand implements Callable<Integer> {
         }
         TrainingRecipe recipe = TrainingRecipe.forgetReady().toBuilder().optEpochs(epochs).optSeed(seed).build();
         Path archive = CifarSplits.locate(data, CifarVariant.CIFAR10, download, RuntimeOptions.home());
-        CifarData decoded = CifarSplits.load(archive, CifarVariant.CIFAR10);
-        DataOptions.checkLimit(spec, "--train-images", trainImages, decoded);
-        CifarSplits splits = CifarSplits.of(decoded, recipe.batchSize(), 0, seed, trainImages);
+        CifarSplits.Source source = CifarSplits.load(archive, CifarVariant.CIFAR10);
+        DataOptions.checkLimit(spec, "--train-images", trainImages, source.data());
+        CifarSplits splits = CifarSplits.of(source, 0, trainImages);
         log.printf(Locale.ROOT, "data: %s from %s%n", splits, archive);
         int classId = OptionChecks.classId(spec, splits, forgetClass);
         MoeResNet.Config config = MoeResNet.Config.builder().optWidths(WIDTHS[0], WIDTHS[1], WIDTHS[2]).optNumExperts(8)
@@ -126,11 +124,14 @@ final class DemoCommand implements Callable<Integer> {
         try (TrainedModel original = models.getOrTrain(splits, config, recipe,
                 TrainingProgress.console(log, System.console() != null), log)) {
             double trainedAt = (System.nanoTime() - start) / 1e9;
-            Unlearner unlearner = Unlearner.forClass(classId).method(method).optScope(Scope.EXPERTS_AND_ROUTER)
-                    .optEpochs(2).optSeed(seed);
-            ForgetReport report = ForgetRun.run(original, splits, classId, unlearner, splits.labeledTrain(), seed,
-                    5000, 2000, null, log);
+            // the library's defaults (scope, epochs, learning rate, loss): what a user gets without options
+            Unlearner unlearner = Unlearner.forClass(classId).method(method).optSeed(seed);
+            ForgetReport report = ForgetRun.run(original, splits, classId, unlearner, seed, 5000, 2000, null, log);
             UnlearningResult result = report.result();
+            if (result.status() != UnlearningResult.Status.DONE) {
+                System.out.println(result.message());
+                return 0;
+            }
             try (Model forgotten = result.model()) {
                 MoeResNet.save(forgotten, SavedModels.nested(dir), ForgetCommand.derivedMetadata(original, result, seed));
                 double total = (System.nanoTime() - start) / 1e9;

@@ -24,7 +24,8 @@ import picocli.CommandLine.Spec;
         sortOptions = false,
         description = {
             "Measure a saved model for a forgotten class: UA, RA, TA, forget-class test accuracy, MIA-Efficacy,"
-                    + " linear-probe recovery and per-class test accuracy (all in %%), as a table or JSON.",
+                    + " its attacker's accuracy, linear probes at every MoE stage and the penultimate layer, the"
+                    + " class-membership attack and per-class test accuracy (all in %%), as a table or JSON.",
             "With --retrain-model, also the Retrain reference's metrics and the Avg. Gap."
         })
 final class EvaluateCommand implements Callable<Integer> {
@@ -67,8 +68,8 @@ final class EvaluateCommand implements Callable<Integer> {
         try (TrainedModel model = modelInput.load();
                 TrainedModel retrain = retrainDir == null ? null : TrainedModel.load(retrainDir)) {
             OptionChecks.classIdInRange(spec, "--class", forgetClass, model.config().numClasses());
-            CifarSplits splits = data.load(DataOptions.variantOf(model), DataOptions.splitSeedOf(model), 128, 0,
-                    false, log);
+            CifarSplits splits = data.load(DataOptions.variantOf(model), DataOptions.splitSeedOf(model), false,
+                    log);
             ProfileCommand.checkClasses(model, splits);
             int classId = resolveClass(model, splits);
             UnlearningEvaluator evaluator = splits.evaluator(

@@ -7,16 +7,20 @@ import dev.lethe.unlearn.Method;
 import dev.lethe.unlearn.Scope;
 import dev.lethe.unlearn.Unlearner;
 import dev.lethe.unlearn.UnlearningResult;
+import dev.lethe.unlearn.UnlearningSettings;
 import dev.lethe.eval.UnlearningEvaluator;
-import dev.lethe.unlearn.data.LabeledData;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.IDefaultValueProvider;
+import picocli.CommandLine.Model.ArgSpec;
+import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -27,11 +31,13 @@ import picocli.CommandLine.Spec;
         name = "forget",
         mixinStandardHelpOptions = true,
         sortOptions = false,
+        defaultValueProvider = ForgetCommand.LibraryDefaults.class,
         description = {
             "Make a saved model forget a class: profile the class's routing, retrain only its experts (or run a"
                     + " baseline method), and measure UA, RA, TA, MIA-Efficacy and per-class test accuracy before"
                     + " and after.",
-            "Writes <out>/model (the new model), <out>/report.json, <out>/report.md and PNG charts."
+            "Writes <out>/model (the new model), <out>/audit.json (check it with `lethe audit verify`),"
+                    + " <out>/report.json, <out>/report.md and PNG charts."
         })
 final class ForgetCommand implements Callable<Integer> {
 
@@ -46,17 +52,19 @@ final class ForgetCommand implements Callable<Integer> {
             description = "Method: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
     private Method method;
 
-    @Option(names = "--scope", paramLabel = "NAME", defaultValue = "experts-and-router",
+    @Option(names = "--scope", paramLabel = "NAME",
             converter = Converters.ScopeConverter.class, completionCandidates = Converters.ScopeCandidates.class,
-            description = "What expert-targeted may change: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
+            description = "What expert-targeted may change: ${COMPLETION-CANDIDATES} (default: the library's,"
+                    + " ${DEFAULT-VALUE}).")
     private Scope scope;
 
-    @Option(names = "--epochs", paramLabel = "N", defaultValue = "2",
-            description = "Passes over the forgotten class's images (default: ${DEFAULT-VALUE}).")
-    private int epochs;
+    @Option(names = "--epochs", paramLabel = "N",
+            description = "Passes over the forgotten class's images (default: the library's, ${DEFAULT-VALUE}).")
+    private int epochs = UnlearningSettings.defaults().epochs();
 
     @Option(names = "--lr", paramLabel = "LR",
-            description = "Adam learning rate (default: 3e-4 for the expert-targeted method, 1e-4 for gradient-ascent, 1e-3 otherwise).")
+            description = "Adam learning rate (default: the method's own, recorded in report.json under"
+                    + " unlearning.audit.configuration).")
     private Float learningRate;
 
     @Option(names = "--retrain-epochs", paramLabel = "N",
@@ -109,8 +117,8 @@ final class ForgetCommand implements Callable<Integer> {
                 TrainedModel retrain = retrainInput == null ? null : TrainedModel.load(retrainInput)) {
             OptionChecks.classIdInRange(spec, "--class", forgetClass, original.config().numClasses());
             TrainingRecipe retrainRecipe = method == Method.RETRAIN ? retrainRecipe(original) : null;
-            CifarSplits splits = data.load(DataOptions.variantOf(original), DataOptions.splitSeedOf(original), 128,
-                    seed, false, log);
+            CifarSplits splits = data.load(DataOptions.variantOf(original), DataOptions.splitSeedOf(original), false,
+                    log);
             ProfileCommand.checkClasses(original, splits);
             int classId = OptionChecks.classId(spec, splits, forgetClass);
             Path dir = out != null ? out : defaultOut(original, splits.classNames().get(classId));
@@ -119,7 +127,10 @@ final class ForgetCommand implements Callable<Integer> {
                 output.check("the default output folder", dir, modelOut, input, retrainInput);
             }
             Unlearner unlearner = OptionChecks.build(spec, "unlearning options", () -> {
-                Unlearner u = Unlearner.forClass(classId).method(method).optScope(scope).optEpochs(epochs).optSeed(seed);
+                Unlearner u = Unlearner.forClass(classId).method(method).optEpochs(epochs).optSeed(seed);
+                if (scope != null) {
+                    u = u.optScope(scope);
+                }
                 if (learningRate != null) {
                     u = u.optLearningRate(learningRate);
                 }
@@ -127,28 +138,32 @@ final class ForgetCommand implements Callable<Integer> {
             });
             int rs = retainSample == null ? UnlearningEvaluator.ALL : retainSample;
             int mia = miaPerSide == null ? UnlearningEvaluator.ALL : miaPerSide;
-            ForgetReport report = ForgetRun.run(original, splits, classId, unlearner, unlearningData(original, splits),
-                    seed, rs, mia, retrain, log);
+            ForgetReport report = ForgetRun.run(original, splits, classId, unlearner, seed, rs, mia, retrain, log);
             UnlearningResult result = report.result();
             if (result.status() != UnlearningResult.Status.DONE) {
                 System.out.println(result.message());
                 return 0;
             }
             try (Model forgotten = result.model()) {
-                Map<String, String> meta = derivedMetadata(original, result, seed);
-                if (method == Method.RETRAIN) {
-                    meta.put(SavedModels.AUGMENTATION, original.augmentation()); // what unlearningData used
-                }
-                MoeResNet.save(forgotten, modelOut, meta);
+                MoeResNet.save(forgotten, modelOut, derivedMetadata(original, result, seed));
                 ForgetReport.Builder b = report.toBuilder()
                         .optModels(original.directory().orElseThrow().toAbsolutePath().normalize().toString(),
                                 modelOut.toAbsolutePath().normalize().toString(), original.config().toString());
+                result.oracle().ifPresent(o -> b.addNote(o.toString() + "."));
                 if (method == Method.RETRAIN && original.recipe().isEmpty()) {
                     b.addNote("The model records no training recipe: the Retrain reference used the plain recipe"
                             + " (" + retrainRecipe + "), which may differ from the model's own training.");
                 }
+                if (method == Method.RETRAIN && legacyAugmentation(original)) {
+                    b.addNote("The model was trained by an earlier command line on data augmented by random crops"
+                            + " (zero padding) and flips; the Retrain reference's recipe augments with flips and"
+                            + " 4-pixel translations (reflected borders): close, not identical.");
+                }
                 report = b.build();
-                List<Path> files = Reports.write(dir, report);
+                List<Path> files = new ArrayList<>(Reports.write(dir, report));
+                Path audit = dir.resolve(AuditCommand.AUDIT_JSON);
+                Reports.writeJson(audit, result.audit().toJson());
+                files.add(audit);
                 print(report, result);
                 System.out.println("saved the new model to " + modelOut.toAbsolutePath().normalize());
                 files.forEach(f -> System.out.println("wrote " + f.toAbsolutePath().normalize()));
@@ -158,25 +173,33 @@ final class ForgetCommand implements Callable<Integer> {
     }
 
     /**
-     * The training images the method works on: for Retrain, the images as the model was trained on
-     * them (its recorded augmentation, so that the reference is trained like the model); for every
-     * other method the plain, non-augmented images (D_f and D_r).
-     */
-    LabeledData unlearningData(TrainedModel original, CifarSplits splits) {
-        return method == Method.RETRAIN ? splits.labeledTrain(original.augmentation()) : splits.labeledTrain();
-    }
-
-    /**
-     * The recipe of a Retrain reference: the model's own (epochs, batch size, schedule, router
-     * losses), with the unlearning seed and {@code --retrain-epochs} if given; the plain recipe when
-     * the model records none.
+     * The recipe of a Retrain reference, when the library's default (the model's own recipe,
+     * {@code RetrainOracle}) is not what was asked: with {@code --retrain-epochs}; for a model
+     * that records no recipe, the plain recipe; for a model an earlier command line trained on
+     * augmented data ({@link SavedModels#LEGACY_AUGMENTATION}) under a recipe that does not augment,
+     * that recipe with random flips and 4-pixel translations, the closest the recipe can say.
+     *
+     * @return the recipe to pass to {@code optRetrainRecipe}, or null for the library's default
      */
     TrainingRecipe retrainRecipe(TrainedModel original) {
-        TrainingRecipe.Builder b = original.recipe().orElse(TrainingRecipe.plain()).toBuilder().optSeed(seed);
+        boolean legacy = legacyAugmentation(original);
+        if (retrainEpochs == null && original.recipe().isPresent() && !legacy) {
+            return null;
+        }
+        TrainingRecipe.Builder b = original.recipe().orElse(TrainingRecipe.plain()).toBuilder();
+        if (legacy) {
+            b.optAugmentation(TrainingRecipe.Flip.RANDOM, 4);
+        }
         if (retrainEpochs != null) {
             b.optEpochs(retrainEpochs);
         }
         return OptionChecks.build(spec, "--retrain-epochs", b::build);
+    }
+
+    /** Whether an earlier command line trained the model on augmented data with a recipe that does not augment. */
+    private static boolean legacyAugmentation(TrainedModel original) {
+        return original.metadata(SavedModels.LEGACY_AUGMENTATION).map(SavedModels.LEGACY_DATASET_AUGMENTATION::equals)
+                .orElse(false) && original.recipe().map(r -> !r.augments()).orElse(true);
     }
 
     private Path defaultOut(TrainedModel original, String className) {
@@ -198,6 +221,7 @@ final class ForgetCommand implements Callable<Integer> {
         meta.remove(SavedModels.LEGACY_FORGOTTEN_CLASSES);
         meta.remove("created"); // written by earlier command lines; the library records both now
         meta.remove("letheVersion");
+        meta.remove(SavedModels.LEGACY_AUGMENTATION); // the recipe says how the data was augmented
         meta.put(SavedModels.METHOD, result.method().name());
         meta.put("scope", result.scope().name());
         meta.put("unlearnSeed", String.valueOf(seed));
@@ -230,5 +254,20 @@ final class ForgetCommand implements Callable<Integer> {
             o.println("... (all classes in report.md)");
         }
         report.notes().forEach(n -> o.println("note: " + n));
+    }
+
+    /**
+     * The defaults the library decides, shown by {@code --help} and never restated here: {@code
+     * --scope} is the default method's default scope ({@link UnlearningSettings#effectiveScope()} of
+     * {@link UnlearningSettings#defaults()}).
+     */
+    static final class LibraryDefaults implements IDefaultValueProvider {
+        @Override
+        public String defaultValue(ArgSpec argument) {
+            if (argument.isOption() && ((OptionSpec) argument).longestName().equals("--scope")) {
+                return Converters.cliName(UnlearningSettings.defaults().effectiveScope());
+            }
+            return null;
+        }
     }
 }

@@ -9,7 +9,7 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.lethe.unlearn.UnlearningResult;
 import dev.lethe.eval.UnlearningEvaluation;
-import dev.lethe.unlearn.profile.ActivationProfile;
+import dev.lethe.eval.routing.RoutingShift;
 import dev.lethe.unlearn.profile.ExpertSelection;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -20,8 +20,9 @@ import java.util.Optional;
 /**
  * Everything one forgetting run measured, ready to print and to write ({@link Reports#write}): the
  * protocol's metrics before and after (and of a Retrain reference when there is one), the
- * unlearning result (experts retrained, parameters changed, time) and the routing of the forgotten
- * class's test images before and after. Immutable; built with {@link #builder()}.
+ * unlearning result (experts retrained, parameters changed, time) and how far the forgotten class's
+ * routing moved ({@link RoutingShift}, measured by the evaluation after). Immutable; built with
+ * {@link #builder()}.
  */
 public final class ForgetReport {
 
@@ -32,8 +33,6 @@ public final class ForgetReport {
     private final UnlearningEvaluation retrain;
     private final double retrainSeconds;
     private final UnlearningResult result;
-    private final ActivationProfile routingBefore;
-    private final ActivationProfile routingAfter;
     private final long seed;
     private final String sourceModel;
     private final String outputModel;
@@ -51,8 +50,6 @@ public final class ForgetReport {
         retrain = b.retrain;
         retrainSeconds = b.retrainSeconds;
         result = b.result;
-        routingBefore = b.routingBefore;
-        routingAfter = b.routingAfter;
         seed = b.seed;
         sourceModel = b.sourceModel;
         outputModel = b.outputModel;
@@ -78,8 +75,6 @@ public final class ForgetReport {
         b.retrain = retrain;
         b.retrainSeconds = retrainSeconds;
         b.result = result;
-        b.routingBefore = routingBefore;
-        b.routingAfter = routingAfter;
         b.seed = seed;
         b.sourceModel = sourceModel;
         b.outputModel = outputModel;
@@ -141,14 +136,12 @@ public final class ForgetReport {
         return result;
     }
 
-    /** @return routing of the forgotten class's test images before forgetting, if profiled */
-    public Optional<ActivationProfile> routingBefore() {
-        return Optional.ofNullable(routingBefore);
-    }
-
-    /** @return routing of the forgotten class's test images after forgetting, if profiled */
-    public Optional<ActivationProfile> routingAfter() {
-        return Optional.ofNullable(routingAfter);
+    /**
+     * @return the forgotten class's expert shares before and after, per MoE layer, if the evaluation
+     *     after measured them ({@link UnlearningEvaluation#routingShift()})
+     */
+    public Optional<RoutingShift> routingShift() {
+        return after.routingShift();
     }
 
     /** @return notes printed in the report (sampling, missing references, warnings) */
@@ -171,7 +164,7 @@ public final class ForgetReport {
      * {@code seconds} (the unlearning run), {@code expertsRetrained} (layer → expert ids), {@code
      * parametersRetrainedFraction}, {@code retrainSeconds} and {@code avgGap} ({@code before},
      * {@code after}) with a reference, {@code speedup} (retrain / unlearning time), {@code
-     * routing} ({@code before}/{@code after}: layer → the forgotten class's share per expert),
+     * routingShift} ({@link RoutingShift#toJson()}, when measured),
      * {@code evaluation} (sample sizes), {@code models}, {@code unlearning} ({@link
      * UnlearningResult#toJson()}), {@code notes} and {@code run} (version, date, machine, threads).
      *
@@ -211,14 +204,7 @@ public final class ForgetReport {
             gap.addProperty("after", after.avgGap(retrain));
             o.add("avgGap", gap);
         }
-        JsonObject routing = new JsonObject();
-        if (routingBefore != null) {
-            routing.add("before", classRouting(routingBefore));
-        }
-        if (routingAfter != null) {
-            routing.add("after", classRouting(routingAfter));
-        }
-        o.add("routing", routing);
+        routingShift().ifPresent(r -> o.add("routingShift", r.toJson()));
         JsonObject eval = new JsonObject();
         eval.addProperty("retainSample", retainSample == Integer.MAX_VALUE ? -1 : retainSample);
         eval.addProperty("miaTrainPerSide", miaTrainPerSide == Integer.MAX_VALUE ? -1 : miaTrainPerSide);
@@ -242,18 +228,6 @@ public final class ForgetReport {
         return o;
     }
 
-    private JsonObject classRouting(ActivationProfile profile) {
-        JsonObject layers = new JsonObject();
-        for (String layer : profile.layerNames()) {
-            JsonArray shares = new JsonArray();
-            for (double v : profile.share(layer, forgetClass())) {
-                shares.add(v);
-            }
-            layers.add(layer, shares);
-        }
-        return layers;
-    }
-
     /** Collects a {@link ForgetReport}. */
     public static final class Builder {
         private String dataset;
@@ -263,8 +237,6 @@ public final class ForgetReport {
         private UnlearningEvaluation retrain;
         private double retrainSeconds = Double.NaN;
         private UnlearningResult result;
-        private ActivationProfile routingBefore;
-        private ActivationProfile routingAfter;
         private long seed;
         private String sourceModel;
         private String outputModel;
@@ -319,17 +291,6 @@ public final class ForgetReport {
             this.retrain = checkNotNull(evaluation, "evaluation must not be null");
             this.retrainSeconds = seconds;
             this.retrainModel = modelDir;
-            return this;
-        }
-
-        /**
-         * @param before routing of the forgotten class's test images before forgetting
-         * @param after the same after forgetting
-         * @return this builder
-         */
-        public Builder optRouting(ActivationProfile before, ActivationProfile after) {
-            this.routingBefore = before;
-            this.routingAfter = after;
             return this;
         }
 

@@ -3,41 +3,35 @@ package dev.lethe.examples.cli;
 import static com.google.common.base.Preconditions.checkNotNull;
 
 import ai.djl.Model;
-import dev.lethe.moe.MoeBlocks;
 import dev.lethe.moe.train.TrainingRecipe;
 import dev.lethe.unlearn.Method;
 import dev.lethe.unlearn.Unlearner;
 import dev.lethe.unlearn.UnlearningResult;
 import dev.lethe.eval.UnlearningEvaluation;
 import dev.lethe.eval.UnlearningEvaluator;
-import dev.lethe.unlearn.data.LabeledData;
-import dev.lethe.unlearn.profile.ActivationProfile;
-import dev.lethe.unlearn.profile.ActivationProfiler;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.util.Locale;
 import java.util.Optional;
 
 /**
- * One measured forgetting run, as {@code lethe forget} and {@code lethe demo} do it: evaluate the
- * model, profile the forgotten class's routing, unlearn, evaluate and profile again, and evaluate a
- * Retrain reference when there is one.
+ * One measured forgetting run, as {@code lethe forget} and {@code lethe demo} do it, through the
+ * library's evaluator: evaluate the model, unlearn, evaluate the new model (with the forgotten
+ * class's routing shift from the original), and evaluate a Retrain reference when there is one.
  */
 public final class ForgetRun {
 
     private ForgetRun() {}
 
     /**
-     * Runs and measures one forgetting request.
+     * Runs and measures one forgetting request. Every method, the Retrain oracle included, works on
+     * the un-augmented training split ({@link CifarSplits#labeledTrain()}): a recipe augments itself.
      *
      * @param original the trained model (not modified)
      * @param splits its data
      * @param forgetClass the class to forget
      * @param unlearner the configured request (method, scope, epochs, learning rate, seed); {@code
      *     from} and {@code using} are applied here
-     * @param using the training images the method works on: {@code splits.labeledTrain()}, or for
-     *     Retrain the images as the model was trained on them ({@link
-     *     CifarSplits#labeledTrain(String)})
      * @param seed the request's seed, for the report
      * @param retainSample RA on a sample of this many retain images ({@link UnlearningEvaluator#ALL}
      *     for all)
@@ -46,8 +40,8 @@ public final class ForgetRun {
      * @param retrain a model retrained without the class, or null
      * @param log receives progress lines
      * @return the report; {@code report.result().model()} is the new model, which the caller saves
-     *     and closes. When the class was already forgotten, the result's status says so, the model
-     *     is {@code original}'s, and nothing was measured after (before = after).
+     *     and closes. When the class was already forgotten, the result's status says so, its model
+     *     (a copy the library made) is closed here, and nothing was measured after (before = after).
      * @throws IOException if data cannot be read
      */
     public static ForgetReport run(
@@ -55,7 +49,6 @@ public final class ForgetRun {
             CifarSplits splits,
             int forgetClass,
             Unlearner unlearner,
-            LabeledData using,
             long seed,
             int retainSample,
             int miaTrainPerSide,
@@ -70,25 +63,25 @@ public final class ForgetRun {
         log.printf(Locale.ROOT, "evaluating the original model for class %d (%s)...%n", forgetClass, className);
         UnlearningEvaluation before = evaluator.evaluate(original.model(), forgetClass);
         log.printf(Locale.ROOT, "  done in %.1f s%n", before.seconds());
-        ActivationProfile routingBefore = classRouting(original.model(), splits, forgetClass);
 
         log.printf(Locale.ROOT, "forgetting class %d (%s)...%n", forgetClass, className);
         UnlearningResult result =
-                unlearner.from(original.model()).using(using).optProgress(s -> log.println("  " + s))
+                unlearner.from(original.model()).using(splits.labeledTrain()).optProgress(s -> log.println("  " + s))
                         .retrain();
         ForgetReport.Builder report = ForgetReport.builder()
                 .setData(splits.datasetName(), splits.classNames())
                 .setResult(result, seed)
                 .optEvaluationSample(retainSample, miaTrainPerSide);
         if (result.status() != UnlearningResult.Status.DONE) {
+            result.model().close(); // the library's copy of the original: nothing was changed, nothing is saved
             return report.setEvaluations(before, before).addNote(result.message()).build();
         }
         Model forgotten = result.model();
         try {
             log.println("evaluating the new model...");
-            UnlearningEvaluation after = evaluator.evaluate(forgotten, forgetClass);
+            UnlearningEvaluation after = evaluator.evaluate(forgotten, forgetClass, original.model());
             log.printf(Locale.ROOT, "  done in %.1f s%n", after.seconds());
-            report.setEvaluations(before, after).optRouting(routingBefore, classRouting(forgotten, splits, forgetClass));
+            report.setEvaluations(before, after);
             if (retrain != null) {
                 log.println("evaluating the Retrain reference...");
                 UnlearningEvaluation r = evaluator.evaluate(retrain.model(), forgetClass);
@@ -166,22 +159,5 @@ public final class ForgetRun {
         } catch (NumberFormatException e) {
             return Double.NaN;
         }
-    }
-
-    /**
-     * Profiles the routing of one class's test images.
-     *
-     * @param model the model
-     * @param splits the data
-     * @param classId the class
-     * @return the profile, or null if the model has no MoE layer or the class no test image
-     * @throws IOException if the images cannot be read
-     */
-    public static ActivationProfile classRouting(Model model, CifarSplits splits, int classId) throws IOException {
-        int[] items = splits.testIndicesOf(classId);
-        if (items.length == 0 || MoeBlocks.find(model.getBlock()).isEmpty()) {
-            return null;
-        }
-        return ActivationProfiler.profile(model, splits.labeledTest(), items, 256);
     }
 }

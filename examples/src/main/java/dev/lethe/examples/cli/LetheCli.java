@@ -17,8 +17,8 @@ import picocli.CommandLine.Spec;
  * class, measure the result. Run it through the {@code ./lethe} launcher at the repository root.
  *
  * <p>Exit codes: 0 success; 1 an error while running (missing data or model folder, corrupt files:
- * one line on stderr, the stack trace only with {@code --verbose}); 2 invalid options (picocli's
- * message and the usage).
+ * one line on stderr, the stack trace only with {@code --verbose}), or a model that {@code lethe
+ * audit verify} does not verify; 2 invalid options (picocli's message and the usage).
  */
 @Command(
         name = "lethe",
@@ -32,8 +32,7 @@ import picocli.CommandLine.Spec;
             ForgetCommand.class,
             EvaluateCommand.class,
             ProtocolCommand.class,
-            // `lethe audit verify` goes here (an AuditCommand with a `verify` subcommand) once the audit
-            // record's verify API lands in the library; ModelFiles.verify already checks a model's files.
+            AuditCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class LetheCli implements Runnable {

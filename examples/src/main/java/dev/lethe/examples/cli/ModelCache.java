@@ -54,10 +54,11 @@ public final class ModelCache {
 
     /**
      * The cache key of a training run: the first 16 hex digits of the SHA-256 of what determines
-     * the model: the data set, split seed, training limit, the augmentation and its seed, the
-     * architecture (configuration JSON) and the recipe (JSON).
+     * the model: the data set, split seed, training limit, the architecture (configuration JSON)
+     * and the recipe (JSON: optimiser, schedule, router losses, augmentation, epochs and seed; the
+     * data itself is not augmented, {@link CifarSplits#train()}).
      *
-     * @param splits the data the model is trained on ({@link CifarSplits#train()})
+     * @param splits the data the model is trained on ({@link CifarSplits#train()}, not augmented)
      * @param config the architecture
      * @param recipe the training recipe
      * @return the key, e.g. {@code "3f9a0c1d2e4b5a6c"}
@@ -68,8 +69,7 @@ public final class ModelCache {
 
     /**
      * The cache key of a Retrain reference: a model of the same architecture trained with the same
-     * recipe and augmentation on the training split without one class ({@link #key} plus the
-     * class).
+     * recipe on the training split without one class ({@link #key} plus the class).
      *
      * @param splits the data
      * @param config the architecture
@@ -85,8 +85,8 @@ public final class ModelCache {
         checkNotNull(splits, "splits must not be null");
         checkNotNull(config, "config must not be null");
         checkNotNull(recipe, "recipe must not be null");
-        return splits.datasetName() + "\n" + splits.splitSeed() + "\n" + splits.limit() + "\n"
-                + CifarSplits.AUGMENTATION + " seed " + splits.augmentSeed() + "\n" + config + "\n" + recipe.toJson();
+        return splits.datasetName() + "\n" + splits.splitSeed() + "\n" + splits.limit() + "\n" + config + "\n"
+                + recipe.toJson();
     }
 
     private static String hash(String description) {

@@ -10,14 +10,14 @@ import picocli.CommandLine.ParameterException;
  * naming the option, the value and the rule. Commands call them before reading any data, so that a
  * wrong value costs no time.
  */
-final class OptionChecks {
+public final class OptionChecks {
 
     private OptionChecks() {}
 
     /**
      * @throws ParameterException unless {@code value >= min}
      */
-    static void atLeast(CommandSpec spec, String option, long value, long min) {
+    public static void atLeast(CommandSpec spec, String option, long value, long min) {
         if (value < min) {
             throw new ParameterException(spec.commandLine(),
                     String.format(Locale.ROOT, "%s (%d) must be >= %d", option, value, min));
@@ -27,7 +27,7 @@ final class OptionChecks {
     /**
      * @throws ParameterException unless the value is null (not given) or {@code >= min}
      */
-    static void atLeast(CommandSpec spec, String option, Integer value, long min) {
+    public static void atLeast(CommandSpec spec, String option, Integer value, long min) {
         if (value != null) {
             atLeast(spec, option, (long) value, min);
         }
@@ -36,7 +36,7 @@ final class OptionChecks {
     /**
      * @throws ParameterException unless the value is null (not given) or finite and &gt; 0
      */
-    static void positive(CommandSpec spec, String option, Float value) {
+    public static void positive(CommandSpec spec, String option, Float value) {
         if (value != null && !(value > 0 && Float.isFinite(value))) {
             throw new ParameterException(spec.commandLine(),
                     String.format(Locale.ROOT, "%s (%s) must be finite and > 0", option, value));
@@ -53,7 +53,7 @@ final class OptionChecks {
      * @param numClasses the classes of the model (or of the data set)
      * @throws ParameterException for a negative id or an id &gt;= numClasses
      */
-    static void classIdInRange(CommandSpec spec, String option, String idOrName, int numClasses) {
+    public static void classIdInRange(CommandSpec spec, String option, String idOrName, int numClasses) {
         if (idOrName == null || !idOrName.trim().matches("-?\\d+")) {
             return;
         }
@@ -79,7 +79,7 @@ final class OptionChecks {
      * @throws ParameterException if it is neither a valid id nor a class name; the message lists the
      *     names
      */
-    static int classId(CommandSpec spec, CifarSplits splits, String idOrName) {
+    public static int classId(CommandSpec spec, CifarSplits splits, String idOrName) {
         try {
             return splits.classId(idOrName);
         } catch (IllegalArgumentException e) {
@@ -98,7 +98,7 @@ final class OptionChecks {
      * @return what it built
      * @throws ParameterException if the builder rejects a value
      */
-    static <T> T build(CommandSpec spec, String what, Supplier<T> build) {
+    public static <T> T build(CommandSpec spec, String what, Supplier<T> build) {
         try {
             return build.get();
         } catch (IllegalArgumentException e) {

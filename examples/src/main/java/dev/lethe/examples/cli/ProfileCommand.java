@@ -49,8 +49,8 @@ final class ProfileCommand implements Callable<Integer> {
         data.check();
         PrintStream log = System.err;
         try (TrainedModel model = modelInput.load()) {
-            CifarSplits splits = data.load(DataOptions.variantOf(model), DataOptions.splitSeedOf(model), 128, 0,
-                    false, log);
+            CifarSplits splits = data.load(DataOptions.variantOf(model), DataOptions.splitSeedOf(model), false,
+                    log);
             checkClasses(model, splits);
             LabeledData images = split == Split.TEST ? splits.labeledTest()
                     : split == Split.VALIDATION ? splits.labeledValidation() : splits.labeledTrain();

@@ -6,7 +6,8 @@ import com.google.gson.GsonBuilder;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import dev.lethe.eval.UnlearningEvaluation;
-import dev.lethe.unlearn.profile.ActivationProfile;
+import dev.lethe.eval.probe.LayerProbes;
+import dev.lethe.eval.routing.RoutingShift;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -15,6 +16,8 @@ import java.nio.file.Paths;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -97,10 +100,10 @@ public final class Reports {
         StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%-30s", "metric (%)"));
         columns.keySet().forEach(k -> sb.append(String.format(Locale.ROOT, "%12s", k)));
         sb.append('\n');
-        for (Metric m : Metric.values()) {
-            sb.append(String.format(Locale.ROOT, "%-30s", m.label));
+        for (Map.Entry<String, ToDoubleFunction<UnlearningEvaluation>> row : rows(columns.values()).entrySet()) {
+            sb.append(String.format(Locale.ROOT, "%-30s", row.getKey()));
             for (UnlearningEvaluation e : columns.values()) {
-                sb.append(String.format(Locale.ROOT, "%12s", format(m.value.applyAsDouble(e))));
+                sb.append(String.format(Locale.ROOT, "%12s", format(row.getValue().applyAsDouble(e))));
             }
             sb.append('\n');
         }
@@ -138,9 +141,9 @@ public final class Reports {
                 report.perClassSeries(),
                 100);
         files.add(perClass);
-        if (report.routingBefore().isPresent() && report.routingAfter().isPresent()) {
+        if (report.routingShift().isPresent()) {
             Path routing = dir.resolve(ROUTING_PNG);
-            writeRoutingChart(routing, report);
+            writeRoutingChart(routing, report, report.routingShift().get());
             files.add(routing);
         }
         Path json = dir.resolve(REPORT_JSON);
@@ -152,17 +155,15 @@ public final class Reports {
         return files;
     }
 
-    private static void writeRoutingChart(Path png, ForgetReport report) throws IOException {
-        ActivationProfile before = report.routingBefore().orElseThrow();
-        ActivationProfile after = report.routingAfter().orElseThrow();
+    private static void writeRoutingChart(Path png, ForgetReport report, RoutingShift shift) throws IOException {
         List<String> rows = new ArrayList<>();
         List<double[]> values = new ArrayList<>();
         int experts = 0;
         double max = 0;
         Map<String, List<Integer>> selected = report.expertsRetrained();
-        for (String layer : before.layerNames()) {
-            double[] b = before.share(layer, report.forgetClass());
-            double[] a = after.share(layer, report.forgetClass());
+        for (String layer : shift.layerNames()) {
+            double[] b = shift.layer(layer).before();
+            double[] a = shift.layer(layer).after();
             experts = Math.max(experts, b.length);
             String sel = selected.containsKey(layer) ? " " + selected.get(layer) : "";
             rows.add(layer + sel + " before");
@@ -208,11 +209,14 @@ public final class Reports {
         UnlearningEvaluation retrain = report.retrain().orElse(null);
         md.append("| metric | before | after |").append(retrain != null ? " retrain |" : "").append('\n');
         md.append("|---|---:|---:|").append(retrain != null ? "---:|" : "").append('\n');
-        for (Metric m : Metric.values()) {
-            md.append("| ").append(m.label).append(" | ").append(format(m.value.applyAsDouble(report.before())))
-                    .append(" | ").append(format(m.value.applyAsDouble(report.after()))).append(" |");
-            if (retrain != null) {
-                md.append(' ').append(format(m.value.applyAsDouble(retrain))).append(" |");
+        List<UnlearningEvaluation> shown = new ArrayList<>(List.of(report.before(), report.after()));
+        if (retrain != null) {
+            shown.add(retrain);
+        }
+        for (Map.Entry<String, ToDoubleFunction<UnlearningEvaluation>> row : rows(shown).entrySet()) {
+            md.append("| ").append(row.getKey()).append(" |");
+            for (UnlearningEvaluation e : shown) {
+                md.append(' ').append(format(row.getValue().applyAsDouble(e))).append(" |");
             }
             md.append('\n');
         }
@@ -232,9 +236,12 @@ public final class Reports {
 
         md.append("UA = 100 − accuracy on the forgotten class's training images (D_f); RA = accuracy on the"
                 + " other training images (D_r); TA = test accuracy on the other classes; MIA-Efficacy ="
-                + " share of D_f an SVM on the true-label probability calls non-member; probe recovery ="
-                + " test accuracy on the forgotten class of a linear probe refitted on the penultimate"
-                + " features of the validation images (high = the class is still in the representation).\n\n");
+                + " share of D_f an SVM on the true-label probability calls non-member (its attacker's own"
+                + " accuracy beside it: 50 = chance); probe = test accuracy on the forgotten class of a linear"
+                + " probe refitted on the features of the validation images at each MoE layer and at the"
+                + " penultimate layer (high = the class is still in the representation); class attack ="
+                + " balanced accuracy of an attacker telling the class's images from the others' by the whole"
+                + " probability vector (50 = chance).\n\n");
 
         md.append("## Test accuracy per class (%)\n\n![per-class accuracy](" + PER_CLASS_PNG + ")\n\n");
         md.append("| class | before | after |").append(retrain != null ? " retrain |" : "").append('\n');
@@ -268,11 +275,12 @@ public final class Reports {
                 }
             });
         }
-        if (report.routingBefore().isPresent() && report.routingAfter().isPresent()) {
+        if (report.routingShift().isPresent()) {
             md.append("## Routing of the forgotten class\n\n");
-            md.append("Share of the gate mass of the forgotten class's test images per expert, before and"
-                    + " after. If the mass merely moves to other experts, the router sent the class"
-                    + " elsewhere rather than the experts forgetting it.\n\n");
+            md.append(String.format(Locale.ROOT, "Share of the gate mass of the forgotten class's test images per"
+                    + " expert, before and after (%.1f %% of it moved, mean total variation over the MoE layers). If"
+                    + " the mass merely moves to other experts, the router sent the class elsewhere rather than the"
+                    + " experts forgetting it.%n%n", 100 * report.routingShift().get().meanTotalVariation()));
             md.append("![routing](" + ROUTING_PNG + ")\n\n");
         }
         if (!report.notes().isEmpty()) {
@@ -288,22 +296,31 @@ public final class Reports {
         return Double.isNaN(v) ? "-" : String.format(Locale.ROOT, "%.2f", v);
     }
 
-    /** The rows of the comparison tables. */
-    private enum Metric {
-        UA("UA", UnlearningEvaluation::ua),
-        RA("RA", UnlearningEvaluation::ra),
-        TA("TA", UnlearningEvaluation::ta),
-        FORGET_TEST("forget-class test accuracy", UnlearningEvaluation::forgetTestAccuracy),
-        MIA("MIA-Efficacy", UnlearningEvaluation::mia),
-        PROBE("probe recovery (forget class)", UnlearningEvaluation::probeForgetAccuracy),
-        PROBE_RETAIN("probe, other classes", UnlearningEvaluation::probeRetainAccuracy);
-
-        final String label;
-        final ToDoubleFunction<UnlearningEvaluation> value;
-
-        Metric(String label, ToDoubleFunction<UnlearningEvaluation> value) {
-            this.label = label;
-            this.value = value;
+    /**
+     * The rows of the comparison tables: the protocol's metrics, then the attacker-grade measures
+     * the evaluations carry (the MIA attacker's accuracy, the class attack, a probe per MoE layer),
+     * each read from the library's {@link UnlearningEvaluation}.
+     *
+     * @param evaluations the evaluations shown (the probe rows are the first one's layers)
+     * @return row label → value, in order
+     */
+    static Map<String, ToDoubleFunction<UnlearningEvaluation>> rows(Collection<UnlearningEvaluation> evaluations) {
+        Map<String, ToDoubleFunction<UnlearningEvaluation>> rows = new LinkedHashMap<>();
+        rows.put("UA", UnlearningEvaluation::ua);
+        rows.put("RA", UnlearningEvaluation::ra);
+        rows.put("TA", UnlearningEvaluation::ta);
+        rows.put("forget-class test accuracy", UnlearningEvaluation::forgetTestAccuracy);
+        rows.put("MIA-Efficacy", UnlearningEvaluation::mia);
+        rows.put("MIA attacker accuracy", UnlearningEvaluation::miaAttackerAccuracy);
+        rows.put("class attack", e -> e.classAttack().map(a -> a.accuracy()).orElse(Double.NaN));
+        List<LayerProbes.Depth> depths = evaluations.isEmpty() ? List.of() : evaluations.iterator().next().probes();
+        for (int i = 0; i < depths.size() - 1; i++) {
+            int depth = i;
+            rows.put("probe, MoE layer " + (i + 1), e -> e.probes().size() > depth
+                    ? e.probes().get(depth).forgetAccuracy() : Double.NaN);
         }
+        rows.put("probe recovery (penultimate)", UnlearningEvaluation::probeForgetAccuracy);
+        rows.put("probe, other classes", UnlearningEvaluation::probeRetainAccuracy);
+        return rows;
     }
 }

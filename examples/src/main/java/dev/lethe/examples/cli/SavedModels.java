@@ -33,10 +33,17 @@ public final class SavedModels {
     /** Metadata key: the number of training images when a limit was used ("0" = all). */
     public static final String TRAIN_LIMIT = "trainLimit";
     /**
-     * Metadata key: the augmentation of the training images ({@link CifarSplits#AUGMENTATION} or
-     * {@link CifarSplits#NO_AUGMENTATION}), so that a Retrain reference is trained like the model.
+     * Metadata key of models trained by an earlier command line on augmented data (the recipe now
+     * augments, {@code TrainingRecipe#flip}, {@code #translate}): {@link #LEGACY_DATASET_AUGMENTATION}
+     * or "none".
      */
-    public static final String AUGMENTATION = "augmentation";
+    public static final String LEGACY_AUGMENTATION = "augmentation";
+    /**
+     * The value of {@link #LEGACY_AUGMENTATION} for data augmented by the data set (random 32×32
+     * crops of the image padded by 4 zero pixels, random horizontal flips), before recipes owned
+     * the augmentation.
+     */
+    public static final String LEGACY_DATASET_AUGMENTATION = "random-crop(pad 4)+horizontal-flip";
     /** Metadata key: the test accuracy in percent, 0–100. */
     public static final String TEST_ACCURACY = "testAccuracy";
     /** Metadata key: the last epoch's validation accuracy in percent, 0–100. */

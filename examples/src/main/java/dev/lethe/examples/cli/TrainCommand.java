@@ -28,7 +28,8 @@ import picocli.CommandLine.Option;
 final class TrainCommand implements Callable<Integer> {
 
     @Mixin private DataOptions data;
-    @Mixin private ModelOptions model;
+    @Mixin private ArchitectureOptions architecture;
+    @Mixin private RecipeOptions recipeOptions;
     @Mixin private OutputOptions output;
     @Mixin private RuntimeOptions runtime;
 
@@ -48,14 +49,14 @@ final class TrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         runtime.apply();
         PrintStream log = System.err;
-        TrainingRecipe recipe = model.recipe(seed);
-        model.config(data.variant(CifarVariant.CIFAR10).numClasses(dev.lethe.cifar.LabelMode.FINE), seed);
+        TrainingRecipe recipe = recipeOptions.recipe(seed);
+        architecture.config(data.variant(CifarVariant.CIFAR10).numClasses(dev.lethe.cifar.LabelMode.FINE), seed);
         data.check();
         if (out != null) {
             output.check("--out", out, out);
         }
-        CifarSplits splits = data.load(CifarVariant.CIFAR10, 0, recipe.batchSize(), seed, download, log);
-        MoeResNet.Config config = model.config(splits.numClasses(), seed);
+        CifarSplits splits = data.load(CifarVariant.CIFAR10, 0, download, log);
+        MoeResNet.Config config = architecture.config(splits.numClasses(), seed);
         Path dir = out != null ? out : ModelCache.defaultRoot().resolve(ModelCache.key(splits, config, recipe));
         if (out == null) {
             output.check("the cache entry", dir, dir);

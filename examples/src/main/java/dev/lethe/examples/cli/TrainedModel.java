@@ -10,7 +10,6 @@ import dev.lethe.moe.train.MoeTraining;
 import dev.lethe.moe.train.TrainingHistory;
 import dev.lethe.moe.train.TrainingProgress;
 import dev.lethe.moe.train.TrainingRecipe;
-import dev.lethe.unlearn.data.LabeledData;
 import dev.lethe.eval.Predictions;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -39,20 +38,20 @@ public final class TrainedModel implements AutoCloseable {
     }
 
     /**
-     * Trains a new {@link MoeResNet} on {@code splits.train()}, validating every epoch on {@code
-     * splits.validation()}, then measures its test accuracy. Seeds DJL's engine with the recipe's
-     * seed first, so the same configuration, recipe and data give the same initial weights.
+     * Trains a new {@link MoeResNet} on {@code splits.train()} (not augmented: the recipe augments
+     * each batch), validating every epoch on {@code splits.validation()}, then measures its test
+     * accuracy. Seeds DJL's engine with the recipe's seed first, so the same configuration, recipe
+     * and data give the same initial weights.
      *
-     * @param splits the data; its train batch size should be the recipe's
+     * @param splits the data
      * @param config the architecture; its number of classes must be the data's
-     * @param recipe the training recipe
+     * @param recipe the training recipe (batch size, augmentation, seed, …)
      * @param progress receives batch and epoch progress (e.g. {@code TrainingProgress.console})
      * @return the trained model, with metadata {@link SavedModels#DATASET}, {@link
-     *     SavedModels#SEED}, {@link SavedModels#SPLIT_SEED}, {@link SavedModels#TRAIN_LIMIT},
-     *     {@link SavedModels#AUGMENTATION}, {@link SavedModels#TEST_ACCURACY}, {@link
-     *     SavedModels#VALIDATION_ACCURACY}, {@link SavedModels#TRAIN_SECONDS} and {@link
-     *     SavedModels#THREADS}; the recipe is the model's property ({@link
-     *     TrainingRecipe#of(Model)})
+     *     SavedModels#SEED}, {@link SavedModels#SPLIT_SEED}, {@link SavedModels#TRAIN_LIMIT}, {@link
+     *     SavedModels#TEST_ACCURACY}, {@link SavedModels#VALIDATION_ACCURACY}, {@link
+     *     SavedModels#TRAIN_SECONDS} and {@link SavedModels#THREADS}; the recipe is the model's
+     *     property ({@link TrainingRecipe#of(Model)})
      * @throws IOException if the data cannot be read
      * @throws IllegalArgumentException if the configuration does not fit the data
      */
@@ -93,13 +92,12 @@ public final class TrainedModel implements AutoCloseable {
         meta.put(SavedModels.SEED, String.valueOf(recipe.seed()));
         meta.put(SavedModels.SPLIT_SEED, String.valueOf(splits.splitSeed()));
         meta.put(SavedModels.TRAIN_LIMIT, String.valueOf(splits.limit()));
-        meta.put(SavedModels.AUGMENTATION, CifarSplits.AUGMENTATION); // splits.train() is augmented
         meta.put(SavedModels.TRAIN_SECONDS, String.format(Locale.ROOT, "%.1f", history.seconds()));
         meta.put(
                 SavedModels.VALIDATION_ACCURACY,
                 String.format(Locale.ROOT, "%.2f", 100 * history.last().validationAccuracy()));
         meta.put(SavedModels.THREADS, String.valueOf(RuntimeOptions.effectiveThreads()));
-        double testAccuracy = accuracy(model, splits.labeledTest());
+        double testAccuracy = Predictions.all(model, splits.labeledTest(), 256).accuracy();
         meta.put(SavedModels.TEST_ACCURACY, String.format(Locale.ROOT, "%.2f", testAccuracy));
         return new TrainedModel(model, meta, history, null);
     }
@@ -131,19 +129,6 @@ public final class TrainedModel implements AutoCloseable {
         Model model = MoeResNet.load(folder);
         SavedModels.restoreLegacyProperties(model, meta);
         return new TrainedModel(model, meta, null, folder);
-    }
-
-    /**
-     * The accuracy of a model on labelled images, in inference mode.
-     *
-     * @param model the model
-     * @param data the images
-     * @return the percentage of images whose arg-max prediction is their label, 0–100
-     * @throws IOException if the images cannot be read
-     */
-    public static double accuracy(Model model, LabeledData data) throws IOException {
-        return Predictions.compute(model, data, java.util.stream.IntStream.range(0, data.size()).toArray(), 256)
-                .accuracy();
     }
 
     /**
@@ -203,15 +188,6 @@ public final class TrainedModel implements AutoCloseable {
      */
     public Optional<TrainingRecipe> recipe() {
         return TrainingRecipe.of(model);
-    }
-
-    /**
-     * @return the augmentation of the training images recorded with the model ({@link
-     *     SavedModels#AUGMENTATION}); a model trained by this command line before it was recorded
-     *     was trained with {@link CifarSplits#AUGMENTATION}
-     */
-    public String augmentation() {
-        return metadata(SavedModels.AUGMENTATION).orElse(CifarSplits.AUGMENTATION);
     }
 
     /** @return the recorded test accuracy (0–100), or NaN when none was recorded */

@@ -3,12 +3,14 @@ package dev.lethe.examples.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.lethe.examples.SyntheticCifar;
 import dev.lethe.moe.model.ModelFiles;
 import dev.lethe.moe.train.TrainingRecipe;
 import dev.lethe.unlearn.Unlearner;
+import dev.lethe.unlearn.UnlearningSettings;
 import java.io.IOException;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -53,7 +55,7 @@ class LetheCliTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"train", "profile", "forget", "evaluate", "demo", "protocol"})
+    @ValueSource(strings = {"train", "profile", "forget", "evaluate", "demo", "protocol", "audit"})
     void help_worksForEveryCommand(String command) throws Exception {
         Run r = run(command, "--help");
         assertThat(r.code).isZero();
@@ -198,6 +200,11 @@ class LetheCliTest {
         "protocol --methods ours-router,magic             | unknown method 'magic'",
         "protocol --widths 8,16                           | --widths needs 3 comma-separated widths",
         "protocol --recipes fancy                         | unknown recipe 'fancy'",
+        "protocol --recipes forget-ready@x                | the load-balancing weight after @ ('x') is not a number",
+        "protocol --relearn-steps 5,2                     | --relearn-steps: steps must be strictly ascending",
+        "protocol --unlearn-epochs 0                      | --unlearn-epochs (0) must be >= 1",
+        "train --layout wide --epochs 1                   | 'wide' is not a valid layout; choose one of [resnet, fast]",
+        "train --recipe fast --epochs 1                   | warmupEpochs (2.3) must be in [0, epochs (1)]",
     })
     void invalidValue_exitsWith2BeforeReadingTheData(String command, String message) throws Exception {
         // the data does not exist: a check made after reading it would fail with exit code 1 instead
@@ -235,35 +242,86 @@ class LetheCliTest {
         assertThat(r.err).contains(truncated.toString()).contains("truncated").doesNotContain("null");
     }
 
-    // ---- defect 3: the CLI's Retrain reference is trained like the model (recipe and augmentation)
+    // ---- defect 3: the CLI's Retrain reference is trained like the model (its recipe owns the augmentation)
 
     @Test
-    void forgetRetrain_trainsWithTheModelsRecipeAndAugmentation() throws Exception {
+    void forgetRetrain_trainsWithTheModelsRecipe_augmentationIncluded() throws Exception {
         Path out = tmp.resolve("retrain");
         Run r = run("forget", "--model", model.toString(), "--data", data.toString(), "--class", "cat",
-                "--method", "retrain", "--seed", "1", "--retain-sample", "20", "--mia-per-side", "10",
+                "--method", "retrain", "--seed", "5", "--retain-sample", "20", "--mia-per-side", "10",
                 "--out", out.toString());
         assertThat(r.code).as(r.err).isZero();
         try (TrainedModel base = TrainedModel.load(model); TrainedModel retrained = TrainedModel.load(out)) {
-            assertThat(base.recipe()).isPresent();
-            assertThat(retrained.recipe()).isEqualTo(base.recipe()); // same seed (1): the very same recipe
-            assertThat(base.metadata(SavedModels.AUGMENTATION)).contains(CifarSplits.AUGMENTATION);
-            assertThat(retrained.metadata(SavedModels.AUGMENTATION)).isEqualTo(base.metadata(SavedModels.AUGMENTATION));
+            // the model's own recipe (seed 1, random flips, 4-pixel shifts), whatever the unlearning seed
+            assertThat(retrained.recipe()).isEqualTo(base.recipe()).isPresent();
+            TrainingRecipe recipe = base.recipe().orElseThrow();
+            assertThat(recipe.seed()).isEqualTo(1);
+            assertThat(recipe.flip()).isEqualTo(TrainingRecipe.Flip.RANDOM);
+            assertThat(recipe.translate()).isEqualTo(4);
+            assertThat(retrained.metadata()).doesNotContainKey(SavedModels.LEGACY_AUGMENTATION);
             assertThat(Unlearner.forgottenClasses(retrained.model())).containsExactly(3);
         }
+        JsonObject report = JsonParser.parseString(Files.readString(out.resolve("report.json"))).getAsJsonObject();
+        assertThat(report.getAsJsonArray("notes").toString()).contains("Retrain oracle: recipe forget-ready from the model");
     }
 
     @Test
-    void unlearningData_isAugmentedForRetrainOnly() throws Exception {
-        CifarSplits splits = CifarSplits.of(CifarSplits.load(data, dev.lethe.cifar.CifarVariant.CIFAR10), 16, 0, 0, 0);
-        try (TrainedModel base = TrainedModel.load(model)) {
-            for (String method : new String[] {"retrain", "expert-targeted", "fine-tune"}) {
-                ForgetCommand command = new ForgetCommand();
-                new CommandLine(command).parseArgs("--model", model.toString(), "--class", "cat", "--method", method);
-                var dataset = command.unlearningData(base, splits).dataset();
-                assertThat(dataset).as(method).isSameAs(method.equals("retrain") ? splits.train() : splits.trainPlain());
-            }
+    void retrainRecipe_ofAModelAnEarlierCliTrainedOnAugmentedData_augmentsLikeIt() throws Exception {
+        TrainingRecipe unaugmented = TrainingRecipe.forgetReady().toBuilder().optAugmentation(TrainingRecipe.Flip.NONE, 0)
+                .optEpochs(3).optSeed(2).build();
+        try (TrainedModel loaded = TrainedModel.load(model)) {
+            loaded.model().setProperty(TrainingRecipe.MODEL_PROPERTY, unaugmented.toJson());
+            TrainedModel legacy = TrainedModel.of(loaded.model(), java.util.Map.of(SavedModels.LEGACY_AUGMENTATION,
+                    SavedModels.LEGACY_DATASET_AUGMENTATION));
+            ForgetCommand command = new ForgetCommand();
+            new CommandLine(command).parseArgs("--model", model.toString(), "--class", "cat", "--method", "retrain");
+            assertThat(command.retrainRecipe(legacy)).isEqualTo(unaugmented.toBuilder()
+                    .optAugmentation(TrainingRecipe.Flip.RANDOM, 4).build());
+            // a model of today (its recipe augments) gets the library's default: its own recipe
+            assertThat(command.retrainRecipe(TrainedModel.of(loaded.model(), java.util.Map.of()))).isNull();
+            loaded.model().setProperty(TrainingRecipe.MODEL_PROPERTY, TrainingRecipe.forgetReady().toJson());
+            assertThat(command.retrainRecipe(legacy)).isNull();
         }
+    }
+
+    // ---- issue 10, defect 5: the library's copy of an already-forgotten model is closed by ForgetRun
+
+    @Test
+    void forgetRun_alreadyForgotten_closesTheLibrarysCopyAndLeavesTheOriginalOpen() throws Exception {
+        Path forgotten = tmp.resolve("forgotten-once");
+        Run once = run("forget", "--model", model.toString(), "--data", data.toString(), "--class", "cat",
+                "--epochs", "1", "--retain-sample", "20", "--mia-per-side", "10", "--out", forgotten.toString());
+        assertThat(once.code).as(once.err).isZero();
+        CifarSplits splits = CifarSplits.of(CifarSplits.load(data, dev.lethe.cifar.CifarVariant.CIFAR10), 0, 0);
+        try (TrainedModel original = TrainedModel.load(forgotten)) {
+            ForgetReport report = ForgetRun.run(original, splits, 3, Unlearner.forClass(3), 0, 20, 10, null,
+                    new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+            assertThat(report.result().status()).isEqualTo(dev.lethe.unlearn.UnlearningResult.Status.ALREADY_FORGOTTEN);
+            assertThat(report.result().model()).isNotSameAs(original.model());
+            assertThat(report.result().model().getNDManager().isOpen()).isFalse();
+            assertThat(original.model().getNDManager().isOpen()).isTrue();
+        }
+    }
+
+    // ---- issue 10, item 5: the training data carries its identity into the audit record
+
+    @Test
+    void splits_trainOnUnaugmentedImagesThatCarryTheDataIdentity() throws Exception {
+        CifarSplits.Source source = CifarSplits.load(data, dev.lethe.cifar.CifarVariant.CIFAR10);
+        CifarSplits splits = CifarSplits.of(source, 0, 50);
+        assertThat(source.sha256()).hasSize(64).isEqualTo(CifarSplits.sha256(data));
+        assertThat(splits.labeledTrain().identity()).contains(
+                "data sha256=" + source.sha256() + ", CIFAR-10 training split (split seed 0, 10 images held out for"
+                        + " validation), first 50 images");
+        // the same image twice is the same pixels: nothing augments the data set, the recipe does
+        try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager()) {
+            float[] a = splits.train().get(m, 7).getData().singletonOrThrow().toFloatArray();
+            float[] b = splits.train().get(m, 7).getData().singletonOrThrow().toFloatArray();
+            assertThat(b).containsExactly(a);
+        }
+        // another data file is another identity
+        Path other = SyntheticCifar.write(tmp.resolve("other-data"), 21);
+        assertThat(CifarSplits.sha256(other)).isNotEqualTo(source.sha256());
     }
 
     // ---- defect 9: the note on a selection that is not class-specific says what is true of the model
@@ -280,20 +338,22 @@ class LetheCliTest {
 
     @Test
     void modelCacheKeys_differByEverythingThatMakesTheModel() throws Exception {
-        dev.lethe.cifar.CifarData cifar = CifarSplits.load(data, dev.lethe.cifar.CifarVariant.CIFAR10);
-        CifarSplits splits = CifarSplits.of(cifar, 16, 0, 0, 0);
+        CifarSplits.Source cifar = CifarSplits.load(data, dev.lethe.cifar.CifarVariant.CIFAR10);
+        CifarSplits splits = CifarSplits.of(cifar, 0, 0);
         dev.lethe.moe.model.MoeResNet.Config config = dev.lethe.moe.model.MoeResNet.Config.builder().build();
         TrainingRecipe recipe = TrainingRecipe.plain();
         String key = ModelCache.key(splits, config, recipe);
-        assertThat(ModelCache.key(CifarSplits.of(cifar, 16, 0, 0, 0), config, recipe)).isEqualTo(key);
+        assertThat(ModelCache.key(CifarSplits.of(cifar, 0, 0), config, recipe)).isEqualTo(key);
         assertThat(java.util.Set.of(key,
-                ModelCache.key(CifarSplits.of(cifar, 16, 1, 0, 0), config, recipe),        // split seed
-                ModelCache.key(CifarSplits.of(cifar, 16, 0, 1, 0), config, recipe),        // augmentation seed
-                ModelCache.key(CifarSplits.of(cifar, 16, 0, 0, 50), config, recipe),       // limit
+                ModelCache.key(CifarSplits.of(cifar, 1, 0), config, recipe),               // split seed
+                ModelCache.key(CifarSplits.of(cifar, 0, 50), config, recipe),              // limit
                 ModelCache.key(splits, config.toBuilder().optTopK(1).build(), recipe),     // architecture
                 ModelCache.key(splits, config, TrainingRecipe.forgetReady()),              // recipe
+                ModelCache.key(splits, config, recipe.toBuilder().optSeed(1).build()),     // seed: order, augmentation
+                ModelCache.key(splits, config, recipe.toBuilder()                          // augmentation
+                        .optAugmentation(TrainingRecipe.Flip.ALTERNATING, 2).build()),
                 ModelCache.retrainKey(splits, config, recipe, 3),                          // Retrain without 3
-                ModelCache.retrainKey(splits, config, recipe, 4))).hasSize(8);
+                ModelCache.retrainKey(splits, config, recipe, 4))).hasSize(9);
     }
 
     /** A copy of the shared tiny model, for tests that must not touch it. */
@@ -337,6 +397,27 @@ class LetheCliTest {
         assertThat(report.getAsJsonObject("forgetClass").get("id").getAsInt()).isEqualTo(3);
         assertThat(report.getAsJsonObject("forgetClass").get("name").getAsString()).isEqualTo("cat");
         assertThat(report.get("method").getAsString()).isEqualTo("EXPERT_TARGETED");
+        // without --scope: the library's default scope (read from the library, not restated by the CLI)
+        assertThat(report.get("scope").getAsString()).isEqualTo(UnlearningSettings.defaults().effectiveScope().name());
+        // the attacker-grade measures of the library's evaluator: a probe per MoE stage and the penultimate
+        // layer, the class attack, the MIA attacker's accuracy and the forgotten class's routing shift
+        JsonObject after = report.getAsJsonObject("after");
+        List<String> probed = new ArrayList<>();
+        after.getAsJsonArray("probes").forEach(p -> probed.add(p.getAsJsonObject().get("layer").getAsString()));
+        List<String> expected = new ArrayList<>(report.getAsJsonObject("expertsRetrained").keySet());
+        expected.add(dev.lethe.eval.LayerFeatures.PENULTIMATE);
+        assertThat(probed).containsExactlyElementsOf(expected);
+        assertThat(after.getAsJsonObject("classAttack").get("forgetTestImages").getAsInt()).isEqualTo(2);
+        assertThat(after.get("miaAttackerAccuracy").isJsonNull()).isFalse();
+        assertThat(report.getAsJsonObject("routingShift").get("classId").getAsInt()).isEqualTo(3);
+        assertThat(report.getAsJsonObject("routingShift").getAsJsonObject("layers").keySet())
+                .containsExactlyElementsOf(report.getAsJsonObject("expertsRetrained").keySet());
+        assertThat(r.out).contains("MIA attacker accuracy").contains("class attack").contains("probe, MoE layer 2");
+        // the audit record beside the model names the data: its file's SHA-256, split and limit
+        JsonObject audit = JsonParser.parseString(Files.readString(out.resolve("audit.json"))).getAsJsonObject();
+        assertThat(audit.getAsJsonObject("data").get("source").getAsString())
+                .contains("sha256=" + CifarSplits.sha256(data)).contains("split seed 0").contains("all 90 images");
+        assertThat(audit.getAsJsonObject("data").get("forgetItems").getAsInt()).isEqualTo(9);
         for (String side : new String[] {"before", "after", "retrain"}) {
             JsonObject e = report.getAsJsonObject(side);
             for (String field : new String[] {"ua", "ra", "ta", "forgetTestAccuracy", "mia"}) {
@@ -374,6 +455,80 @@ class LetheCliTest {
         assertThat(again.out).contains("already forgotten");
     }
 
+    // ---- issue 10, defect 6: `lethe audit verify` checks a saved model against its audit record
+
+    /** A model forgotten by `lethe forget`, with its audit.json beside it (made once). */
+    private static Path audited() throws IOException {
+        Path out = tmp.resolve("audited");
+        if (!Files.isRegularFile(out.resolve("audit.json"))) {
+            Run r = run("forget", "--model", model.toString(), "--data", data.toString(), "--class", "cat",
+                    "--epochs", "1", "--retain-sample", "20", "--mia-per-side", "10", "--out", out.toString());
+            assertThat(r.code).as(r.err).isZero();
+        }
+        return out;
+    }
+
+    @Test
+    void auditVerify_theModelTheRunMade_isVerified() throws Exception {
+        Path out = audited();
+        Run r = run("audit", "verify", "--model", out.toString());
+        assertThat(r.code).as(r.err).isZero();
+        int parameters;
+        try (TrainedModel m = TrainedModel.load(out)) {
+            parameters = m.model().getBlock().getParameters().size();
+        }
+        assertThat(r.out).contains("parameter file matches its checksum").contains("removal: suppress")
+                .contains("VERIFIED: " + parameters + " parameters match, 0 differ, 0 missing, 0 unexpected");
+    }
+
+    @Test
+    void auditVerify_aModelEditedAfterTheAuditAndSavedAgain_isRefusedNamingTheTensor() throws Exception {
+        Path out = audited();
+        Path edited = tmp.resolve("edited");
+        String name;
+        try (TrainedModel m = TrainedModel.load(out)) {
+            var parameters = m.model().getBlock().getParameters();
+            var head = parameters.get(parameters.size() - 1); // the classifier's last parameter
+            name = head.getKey();
+            head.getValue().getArray().addi(0.01f);
+            m.save(edited); // a fresh checksum: the file check passes, the audit must not
+        }
+        ModelFiles.verify(edited);
+        Run r = run("audit", "verify", "--model", edited.toString(), "--record", out.resolve("audit.json").toString());
+        assertThat(r.code).isEqualTo(1);
+        assertThat(r.err).contains("NOT VERIFIED").contains("differ [" + name + "]");
+        assertThat(r.out).contains("differs:    " + name).contains("1 differ");
+    }
+
+    @Test
+    void auditVerify_aParameterFileChangedOnDisk_isRefusedOnItsChecksum() throws Exception {
+        Path out = audited();
+        Path copy = Files.createDirectories(tmp.resolve("changed-on-disk/model"));
+        try (var files = Files.list(SavedModels.nested(out))) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                Files.copy(f, copy.resolve(f.getFileName()));
+            }
+        }
+        Files.copy(out.resolve("audit.json"), copy.getParent().resolve("audit.json"));
+        Path params;
+        try (var files = Files.list(copy)) {
+            params = files.filter(f -> f.toString().endsWith(".params")).findFirst().orElseThrow();
+        }
+        byte[] bytes = Files.readAllBytes(params);
+        bytes[bytes.length - 1] ^= 1;
+        Files.write(params, bytes);
+        Run r = run("audit", "verify", "--model", copy.getParent().toString()); // finds model/ and audit.json
+        assertThat(r.code).isEqualTo(1);
+        assertThat(r.err).contains(params.toString()).contains("recorded sha256").doesNotContain("\tat ");
+    }
+
+    @Test
+    void auditVerify_withoutARecord_exitsWith1SayingWhereItLooked() throws Exception {
+        Run r = run("audit", "verify", "--model", model.toString());
+        assertThat(r.code).isEqualTo(1);
+        assertThat(r.err).contains("audit.json").contains("pass --record FILE");
+    }
+
     @Test
     void demo_trainsOnceThenReusesTheCachedModel() throws Exception {
         String[] args = {"demo", "--data", data.toString(), "--epochs", "1", "--train-images", "64",
@@ -401,30 +556,82 @@ class LetheCliTest {
     void protocol_tunesOnValidation_runsTheMethods_andResumesFromItsCache() throws Exception {
         Path docs = tmp.resolve("protocol-docs");
         String[] args = {"protocol", "--data", data.toString(), "--limit", "90", "--epochs", "1", "--widths", "4,8,8",
-            "--experts", "4", "--recipes", "forget-ready", "--classes", "3", "--seeds", "0", "--methods", "ours-router,head-only",
-            "--retain-sample", "20", "--mia-per-side", "10", "--tune", "--cache", tmp.resolve("protocol-cache").toString(),
-            "--docs", docs.toString()};
+            "--experts", "4", "--recipes", "forget-ready", "--classes", "3", "--seeds", "0", "--methods",
+            "ours-router,head-only,fine-tune,fine-tune-ours", "--retain-sample", "20", "--mia-per-side", "10", "--relearn-steps", "0,2,4",
+            "--tune", "--cache", tmp.resolve("protocol-cache").toString(), "--docs", docs.toString()};
         Run first = run(args);
         assertThat(first.code).as(first.err).isZero();
         assertThat(first.err).contains("training the forget-ready base model").contains("Retrain oracle without class 3 (cat)")
                 .contains("sweep: chose");
         JsonObject json = JsonParser.parseString(Files.readString(docs.resolve("results/cifar10-classwise.json"))).getAsJsonObject();
         String chosen = json.get("chosenSettings").getAsString();
-        JsonObject ours = null;
-        for (var e : json.getAsJsonArray("records")) {
-            JsonObject r = e.getAsJsonObject();
-            if ("ours-router".equals(r.has("method") ? r.get("method").getAsString() : "")) {
-                ours = r;
+        assertThat(json.getAsJsonArray("validationSweep")).hasSize(11); // every candidate of the grid, scored once
+        // one record per method, even when two methods resolve to the same settings and share a run
+        List<String> methods = new ArrayList<>();
+        json.getAsJsonArray("records").forEach(e -> {
+            if (e.getAsJsonObject().has("method")) {
+                methods.add(e.getAsJsonObject().get("method").getAsString());
+            }
+        });
+        assertThat(methods).containsExactly("retrain", "ours-router", "head-only", "fine-tune", "fine-tune-ours");
+        assertThat(record(json, "fine-tune-ours").get("settings").getAsString()).isEqualTo(chosen);
+        assertThat(record(json, "fine-tune").has("settings")).isFalse();
+        assertThat(json.get("data").getAsString()).contains("data sha256=" + CifarSplits.sha256(data));
+        JsonObject ours = record(json, "ours-router");
+        JsonObject retrain = record(json, "retrain");
+        JsonObject headOnly = record(json, "head-only");
+        assertThat(ours.get("settings").getAsString()).isEqualTo(chosen);
+        assertThat(headOnly.has("settings")).isFalse(); // its settings are fixed, not tuned
+        assertThat(ours.get("scope").getAsString()).isEqualTo("experts-and-router");
+        assertThat(headOnly.get("scope").getAsString()).isEqualTo("head-only");
+        assertThat(retrain.get("removal").getAsString()).isEqualTo("retrain");
+        assertThat(retrain.get("forgetClass").getAsInt()).isEqualTo(ours.get("forgetClass").getAsInt()).isEqualTo(3);
+        assertThat(ours.get("avgGap").getAsDouble()).isCloseTo(meanGap(ours, retrain), within(1e-3)); // records round to 4 decimals
+        assertThat(ours.get("retrainSeconds").getAsDouble()).isEqualTo(retrain.get("seconds").getAsDouble());
+
+        // every record, Retrain included, carries the attacker-grade measures of the library's evaluator
+        for (JsonObject r : List.of(ours, retrain, headOnly)) {
+            String m = r.get("method").getAsString();
+            List<String> layers = new ArrayList<>();
+            r.getAsJsonArray("probes").forEach(p -> layers.add(p.getAsJsonObject().get("layer").getAsString()));
+            assertThat(layers).as(m).hasSize(3).endsWith(dev.lethe.eval.LayerFeatures.PENULTIMATE);
+            assertThat(r.get("classAttack").getAsDouble()).as(m).isBetween(0.0, 100.0);
+            assertThat(r.get("miaAttackerAccuracy").getAsDouble()).as(m).isBetween(0.0, 100.0);
+            for (String mode : new String[] {"fewShot", "retainOnly"}) {
+                JsonObject curve = r.getAsJsonObject("relearning").getAsJsonObject(mode);
+                assertThat(curve.getAsJsonArray("steps").toString()).as(m + " " + mode).isEqualTo("[0,2,4]");
+                assertThat(curve.getAsJsonArray("forgetAccuracy")).as(m + " " + mode).hasSize(3);
+                // step 0 is the model as it is: its forgotten-class test accuracy
+                assertThat(curve.getAsJsonArray("forgetAccuracy").get(0).getAsDouble()).as(m + " " + mode)
+                        .isCloseTo(r.get("forgetTestAccuracy").getAsDouble(), within(1e-3));
+                // the area between this curve and Retrain's, by the trapezoid rule on the checkpoints
+                double area = 0;
+                JsonArray mine = curve.getAsJsonArray("forgetAccuracy");
+                JsonArray theirs = retrain.getAsJsonObject("relearning").getAsJsonObject(mode).getAsJsonArray("forgetAccuracy");
+                int[] steps = {0, 2, 4};
+                for (int i = 0; i + 1 < 3; i++) {
+                    double d0 = mine.get(i).getAsDouble() - theirs.get(i).getAsDouble();
+                    double d1 = mine.get(i + 1).getAsDouble() - theirs.get(i + 1).getAsDouble();
+                    area += (steps[i + 1] - steps[i]) * (d0 + d1) / 2;
+                }
+                JsonObject vs = r.getAsJsonObject("vsRetrain").getAsJsonObject("relearning").getAsJsonObject(mode);
+                assertThat(vs.get("forgetArea").getAsDouble()).as(m + " " + mode).isCloseTo(area, within(1e-2));
+                assertThat(vs.get("meanForgetGap").getAsDouble()).as(m + " " + mode).isCloseTo(area / 4, within(1e-2));
+            }
+            JsonObject gaps = r.getAsJsonObject("vsRetrain").getAsJsonObject("probeGaps");
+            assertThat(gaps.keySet()).as(m).containsExactlyElementsOf(layers);
+            for (int i = 0; i < layers.size(); i++) {
+                double gap = r.getAsJsonArray("probes").get(i).getAsJsonObject().get("forgetAccuracy").getAsDouble()
+                        - retrain.getAsJsonArray("probes").get(i).getAsJsonObject().get("forgetAccuracy").getAsDouble();
+                assertThat(gaps.get(layers.get(i)).getAsDouble()).as(m + " " + layers.get(i)).isCloseTo(gap, within(1e-3));
             }
         }
-        assertThat(ours).as("the ours-router record").isNotNull();
-        assertThat(ours.get("settings").getAsString()).isEqualTo(chosen);
-        JsonObject retrain = record(json, "retrain");
-        assertThat(retrain.get("forgetClass").getAsInt()).isEqualTo(ours.get("forgetClass").getAsInt()).isEqualTo(3);
-        double expected = meanGap(ours, retrain);
-        assertThat(ours.get("avgGap").getAsDouble()).isCloseTo(expected, within(1e-3)); // records round to 4 decimals
-        assertThat(ours.get("retrainSeconds").getAsDouble()).isEqualTo(retrain.get("seconds").getAsDouble());
-        // the base and the Retrain model are in the model cache; the Retrain model was trained like the base
+        assertThat(retrain.get("avgGap").getAsDouble()).isZero();
+        assertThat(retrain.getAsJsonObject("vsRetrain").get("classAttackGap").getAsDouble()).isZero();
+        assertThat(ours.get("routingShift").getAsDouble()).isBetween(0.0, 1.0);
+
+        // the base and the Retrain model are in the model cache; the Retrain model was trained like the base,
+        // on the same un-augmented images with the base's recipe (which augments)
         List<Path> cached;
         try (var dirs = Files.list(tmp.resolve("protocol-cache").resolve("models"))) {
             cached = dirs.filter(SavedModels::isModel).sorted().toList();
@@ -436,20 +643,21 @@ class LetheCliTest {
             assertThat(Unlearner.forgottenClasses(oracle.model())).containsExactly(3);
             assertThat(Unlearner.forgottenClasses(base.model())).isEmpty();
             assertThat(oracle.recipe()).isEqualTo(base.recipe()).isPresent();
-            assertThat(oracle.augmentation()).isEqualTo(base.augmentation()).isEqualTo(CifarSplits.AUGMENTATION);
+            assertThat(base.recipe().orElseThrow().augments()).isTrue();
         }
-        assertThat(json.getAsJsonArray("validationSweep")).hasSizeGreaterThan(1);
         String md = Files.readString(docs.resolve("RESULTS.md"));
         assertThat(md).contains("## Settings of the expert-targeted method").contains(chosen + " (chosen)")
-                .contains("| retrain | all | 1 |").contains("| ours-router | experts+router | 1 |").contains("| head-only | head | 1 |");
+                .contains("| retrain | all | retrain | 1 |").contains("| ours-router | experts-and-router | suppress | 1 |")
+                .contains("| head-only | head-only | suppress | 1 |").contains("few-shot @4 | few-shot Δ | retain-only @4");
 
         // a rerun trains and unlearns nothing and writes the same records
         Run second = run(args);
         assertThat(second.code).as(second.err).isZero();
-        assertThat(second.err).doesNotContain("training the").doesNotContain("Retrain oracle").doesNotContain(" on class 3 (cat), seed 0 ...")
-                .contains("sweep: chose " + chosen);
+        assertThat(second.err).doesNotContain("training the").doesNotContain("Retrain oracle")
+                .doesNotContain(" on class 3 (cat), seed 0 ...").doesNotContain("sweep: focus").contains("sweep: chose " + chosen);
         JsonObject again = JsonParser.parseString(Files.readString(docs.resolve("results/cifar10-classwise.json"))).getAsJsonObject();
         assertThat(again.get("records")).isEqualTo(json.get("records"));
+        assertThat(again.get("validationSweep")).isEqualTo(json.get("validationSweep"));
     }
 
     /** The record of a method in the protocol's JSON. */

@@ -1,0 +1,54 @@
+package dev.lethe.examples.cli;
+
+import dev.lethe.moe.train.TrainingRecipe;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * The training recipe of {@code lethe train}: a recipe by name ({@link Recipes}) and the settings
+ * a user most often changes. A setting not given is the recipe's own.
+ */
+public final class RecipeOptions {
+
+    @Spec(Spec.Target.MIXEE)
+    private CommandSpec spec;
+
+    @Option(names = "--recipe", paramLabel = "NAME", defaultValue = "forget-ready",
+            completionCandidates = Converters.RecipeCandidates.class,
+            description = "Training recipe: ${COMPLETION-CANDIDATES}, optionally @W for the load-balancing weight"
+                    + " (default: ${DEFAULT-VALUE}; forget-ready adds the class-aware routing loss, fast is the"
+                    + " few-epoch recipe of the fast layout).")
+    private String recipe;
+
+    @Option(names = "--epochs", paramLabel = "N", description = "Training epochs (default: the recipe's).")
+    private Integer epochs;
+
+    @Option(names = "--batch-size", paramLabel = "B", description = "Batch size (default: the recipe's).")
+    private Integer batchSize;
+
+    @Option(names = "--lr", paramLabel = "LR", description = "Peak SGD learning rate (default: the recipe's).")
+    private Float learningRate;
+
+    /**
+     * @param seed the seed of initialisation, data order and augmentation
+     * @return the recipe
+     * @throws ParameterException naming the option if a value is invalid
+     */
+    TrainingRecipe recipe(long seed) {
+        return OptionChecks.build(spec, "recipe options", () -> {
+            TrainingRecipe.Builder b = Recipes.parse(recipe).toBuilder().optSeed(seed);
+            if (epochs != null) {
+                b.optEpochs(epochs);
+            }
+            if (batchSize != null) {
+                b.optBatchSize(batchSize);
+            }
+            if (learningRate != null) {
+                b.optLearningRate(learningRate);
+            }
+            return b.build();
+        });
+    }
+}
