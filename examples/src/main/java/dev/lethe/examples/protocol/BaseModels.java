@@ -9,7 +9,6 @@ import dev.lethe.examples.cli.ModelCache;
 import dev.lethe.examples.cli.RuntimeOptions;
 import dev.lethe.examples.cli.SavedModels;
 import dev.lethe.examples.cli.TrainedModel;
-import dev.lethe.moe.model.MoeResNet;
 import dev.lethe.moe.provenance.ProvenanceLedger;
 import dev.lethe.moe.routing.RoutingStats;
 import dev.lethe.moe.train.EpochResult;

@@ -163,7 +163,9 @@ public final class ProtocolCommand implements Callable<Integer> {
             if (bases.record(target).isEmpty()) {
                 continue;
             }
-            List<Method> methods = ProtocolMethods.tunedMethods(all, target.exact());
+            // each recipe's own sweeps: the methods that run on it; else every method, on the first recipe
+            List<Method> methods = options.tunePerRecipe ? ProtocolMethods.tunedMethods(all, target.exact())
+                    : ProtocolMethods.tunedMethods(all);
             Map<Method, List<Candidate>> grids = Tuning.grids(methods);
             log("tuning %d methods on the %s base model (seed %d), forgetting class %d (%s): %d candidates each",
                     methods.size(), target.name(), target.seed(), options.tuneClass,
@@ -340,7 +342,7 @@ public final class ProtocolCommand implements Callable<Integer> {
         }
         String key = RunCache.key("sequential-retrain", retrainBaseKey(conf), a, b, conf.seed(), evaluator);
         Optional<JsonObject> retrain = runs.get(key);
-        if (retrain.isEmpty() && !options.reportOnly) {
+        if (retrain.isEmpty() && !options.reportOnly && !options.skipRetrain) {
             try (TrainedModel m = bases.retrain(conf, List.of(a, b), conf.seed())) {
                 log("evaluating the Retrain oracle without classes %d and %d ...", a, b);
                 JsonObject o = sequentialRecord(ProtocolMethods.RETRAIN, conf.seed(), a, b,
@@ -355,12 +357,14 @@ public final class ProtocolCommand implements Callable<Integer> {
                 retrain = Optional.of(o);
             }
         }
-        if (retrain.isEmpty()) {
-            return;
+        if (retrain.isEmpty() && !options.skipRetrain) {
+            return; // --report-only, and not cached
         }
-        JsonObject reference = retrain.get().deepCopy();
-        reference.addProperty("recipe", conf.name());
-        results.add(Records.compareSequential(reference, reference));
+        JsonObject reference = retrain.map(JsonObject::deepCopy).orElse(null);
+        if (reference != null) {
+            reference.addProperty("recipe", conf.name());
+            results.add(Records.compareSequential(reference, reference));
+        }
         for (ProtocolMethod method : options.sequentialMethods()) {
             if (!method.runsOn(conf.exact())) {
                 skipped(method, conf);

@@ -153,4 +153,17 @@ final class ProtocolMethods {
         }
         return List.copyOf(out);
     }
+
+    /**
+     * @param methods protocol methods
+     * @return the library methods whose grids {@code --tune} runs for them, whatever base models
+     *     they run on, once, in {@link Method} order (choices made on one base model and used on
+     *     every other)
+     */
+    static List<Method> tunedMethods(List<ProtocolMethod> methods) {
+        Set<Method> out = EnumSet.noneOf(Method.class);
+        out.addAll(tunedMethods(methods, false));
+        out.addAll(tunedMethods(methods, true));
+        return List.copyOf(out);
+    }
 }

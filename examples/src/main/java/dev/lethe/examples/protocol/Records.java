@@ -155,7 +155,8 @@ final class Records {
      *
      * @param record a run record
      * @param method the method's name
-     * @param settings the name of ours' settings it used, or null when its settings are not tuned
+     * @param settings the name of the settings it used (a chosen candidate, or "library defaults"), or null when
+     *     its settings are fixed
      * @return a copy with {@code method} and {@code settings} set (or {@code settings} removed)
      */
     static JsonObject as(JsonObject record, String method, String settings) {
