@@ -102,6 +102,9 @@ final class BaseModels {
                 try (TrainedModel base = TrainedModel.load(models.directory(modelKey))) {
                     complete(o, base.model());
                 }
+                if (!o.has("architecture")) {
+                    o.addProperty("architecture", conf.describeArchitecture());
+                }
                 runs.put(recordKey, o);
             }
             return Optional.of(o);
