@@ -100,6 +100,22 @@ class ExactProtocolTest {
         assertPng(charts.resolve("per-class-exact-cat.png"), dev.lethe.examples.cli.Charts.groupedBarsSize(10, 4));
         assertPng(charts.resolve("routing-exact-seed0-L1.png"), dev.lethe.examples.cli.Charts.heatmapSize(10, 10));
 
+        // a base record cached before the per-class accuracy, ledger, shares and architecture existed is completed
+        // from the cached model on the rerun, to the same values
+        try (var files = Files.list(tmp.resolve("cache/runs"))) {
+            for (Path f : files.filter(p -> p.getFileName().toString().startsWith("base-")).toList()) {
+                JsonObject old = JsonParser.parseString(Files.readString(f)).getAsJsonObject();
+                old.remove("perClassTestAccuracy");
+                old.remove("ledger");
+                old.remove("architecture");
+                old.getAsJsonObject("routing").entrySet().forEach(e -> {
+                    if (e.getValue().isJsonObject()) {
+                        e.getValue().getAsJsonObject().remove("shares");
+                    }
+                });
+                Files.writeString(f, old.toString());
+            }
+        }
         // a rerun trains and deletes nothing, and writes the same records
         String[] second = run(args);
         assertThat(second[0]).as(second[1]).isEqualTo("0");
