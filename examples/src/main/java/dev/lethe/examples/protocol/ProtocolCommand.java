@@ -99,7 +99,7 @@ public final class ProtocolCommand implements Callable<Integer> {
         options.check(numClasses);
         List<ProtocolConfiguration> configurations = new ArrayList<>();
         for (String recipeName : options.recipes) {
-            for (long seed : options.seeds) {
+            for (long seed : options.seeds(recipeName)) {
                 configurations.add(options.configuration(recipeName, seed, architecture, numClasses));
             }
         }

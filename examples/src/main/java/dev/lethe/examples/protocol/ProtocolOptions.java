@@ -64,6 +64,11 @@ final class ProtocolOptions {
             description = "Seeds of training and unlearning (default: ${DEFAULT-VALUE}).")
     List<Long> seeds;
 
+    @Option(names = "--single-seed", paramLabel = "NAME,...", split = ",",
+            description = "Recipes of --recipes that run with the first seed of --seeds only (e.g. 2 seeds on the"
+                    + " recipe of the default method, 1 on the others).")
+    List<String> singleSeed;
+
     @Option(names = "--epochs", paramLabel = "N", defaultValue = "6",
             description = "Training epochs of the base and Retrain models (default: ${DEFAULT-VALUE}).")
     int epochs;
@@ -162,6 +167,12 @@ final class ProtocolOptions {
         OptionChecks.build(spec, "--sequential-methods", this::sequentialMethods);
         OptionChecks.build(spec, "--relearn-steps", this::relearning);
         OptionChecks.classIdInRange(spec, "--tune-class", String.valueOf(tuneClass), numClasses);
+        if (singleSeed != null && !recipes.containsAll(singleSeed)) {
+            List<String> unknown = new ArrayList<>(singleSeed);
+            unknown.removeAll(recipes);
+            throw new ParameterException(spec.commandLine(), "--single-seed names " + String.join(",", unknown)
+                    + ", not in --recipes " + String.join(",", recipes));
+        }
         for (String r : recipes) {
             for (long seed : seeds) {
                 OptionChecks.build(spec, "--recipes", () -> recipe(r, seed));
@@ -207,6 +218,15 @@ final class ProtocolOptions {
                         + " trunk and cannot be deleted from it");
             }
         }
+    }
+
+    /**
+     * @param recipe a name of {@code --recipes}
+     * @return the seeds it runs with: {@code --seeds}, or only the first for a recipe of {@code
+     *     --single-seed}
+     */
+    List<Long> seeds(String recipe) {
+        return singleSeed != null && singleSeed.contains(recipe) ? seeds.subList(0, 1) : seeds;
     }
 
     /** The classes that are forgotten: {@code --classes} and {@code --sequential}. */
@@ -307,6 +327,9 @@ final class ProtocolOptions {
         args.add("--recipes " + String.join(",", recipes));
         args.add("--classes " + join(classes));
         args.add("--seeds " + join(seeds));
+        if (singleSeed != null) {
+            args.add("--single-seed " + String.join(",", singleSeed));
+        }
         args.add("--epochs " + epochs);
         args.add("--methods " + String.join(",", methods));
         args.add("--relearn-steps " + relearnSteps);

@@ -229,6 +229,7 @@ class LetheCliTest {
         "protocol --sequential 3                          | --sequential needs two different classes A,B",
         "protocol --exact-epochs 1,2                      | --exact-epochs needs 3 comma-separated epochs",
         "protocol --tune-class 10                         | --tune-class: class id 10 must be in [0, 10)",
+        "protocol --recipes plain --single-seed fast      | --single-seed names fast, not in --recipes plain",
     })
     void invalidValue_exitsWith2BeforeReadingTheData(String command, String message) throws Exception {
         // the data does not exist: a check made after reading it would fail with exit code 1 instead

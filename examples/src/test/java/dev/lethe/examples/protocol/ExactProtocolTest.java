@@ -34,7 +34,8 @@ class ExactProtocolTest {
         Path data = SyntheticCifar.write(tmp.resolve("data"), 20);
         Path docs = tmp.resolve("docs");
         String[] args = {"protocol", "--data", data.toString(), "--epochs", "1", "--widths", "4,8,8",
-            "--recipes", "exact", "--classes", "3", "--seeds", "0", "--methods", "exact,fine-tune,gradient-ascent",
+            "--recipes", "exact", "--classes", "3", "--seeds", "0,1", "--single-seed", "exact", "--methods",
+            "exact,fine-tune,gradient-ascent",
             "--sequential", "3,5", "--sequential-methods", "exact", "--retain-sample", "20", "--mia-per-side", "10",
             "--relearn-steps", "0,2,4", "--cache", tmp.resolve("cache").toString(), "--docs", docs.toString()};
         String[] first = run(args);
