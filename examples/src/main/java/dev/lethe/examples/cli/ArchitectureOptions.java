@@ -11,9 +11,14 @@ import picocli.CommandLine.TypeConversionException;
 /**
  * The architecture of a {@link MoeResNet}, as options ({@code lethe train}, {@code lethe
  * protocol}): {@code --layout}, {@code --widths}, {@code --experts}, {@code --top-k}, {@code
- * --moe-stages}, {@code --logit-scale}. Every default is the library's ({@link
- * MoeResNet.Config#builder()}), except the widths, which a command may choose ({@link
+ * --moe-stages}, {@code --logit-scale}, {@code --shared-expert}. Every default is the library's
+ * ({@link MoeResNet.Config#builder()}), except the widths, which a command may choose ({@link
  * #ArchitectureOptions(int...)}); {@code --help} shows them.
+ *
+ * <p>A recipe may need a particular architecture ({@link Recipes#needs}: the class-assigned
+ * recipes need one expert per class, top-1 routing and a shared expert). {@link #config(int, long,
+ * String)} sets what the recipe needs where the user left the option out, and refuses, naming the
+ * options to pass, where the user gave a value that contradicts it.
  */
 public final class ArchitectureOptions {
 
@@ -43,6 +48,10 @@ public final class ArchitectureOptions {
     @Option(names = "--logit-scale", paramLabel = "S",
             description = "Constant the head's logits are multiplied by (default: ${DEFAULT-VALUE}).")
     private float logitScale = LIBRARY.logitScale();
+
+    @Option(names = "--shared-expert", description = "Give every MoE layer a shared expert beside the routed ones"
+            + " (DeepSeekMoE; the class-assigned recipes set it).")
+    private boolean sharedExpert = LIBRARY.sharedExpert();
 
     /** Options with the library's default widths. */
     public ArchitectureOptions() {
@@ -85,17 +94,60 @@ public final class ArchitectureOptions {
                 .optTopK(topK)
                 .optMoeStages(moeStages.values())
                 .optLogitScale(logitScale)
+                .optSharedExpert(sharedExpert)
                 .optNumClasses(numClasses)
                 .optSeed(seed)
                 .build());
     }
 
     /**
+     * The architecture the options describe, with what a recipe needs ({@link Recipes#needs}) set
+     * where the options were left out.
+     *
+     * @param numClasses classes of the data
+     * @param seed the seed of the routing noise
+     * @param recipe the recipe's name ({@link Recipes#protocolNames()}, optionally with {@code @W})
+     * @return the configuration
+     * @throws ParameterException naming the options to pass if an option given contradicts what the
+     *     recipe needs, or if a value is invalid
+     */
+    public MoeResNet.Config config(int numClasses, long seed, String recipe) {
+        MoeResNet.Config config = config(numClasses, seed);
+        ArchitectureNeeds needs = OptionChecks.build(spec, "--recipe", () -> Recipes.needs(recipe));
+        if (needs.isMetBy(config)) {
+            return config;
+        }
+        java.util.List<String> given = new java.util.ArrayList<>();
+        if (needs.expertPerClass() && config.numExperts() != numClasses && matched("--experts")) {
+            given.add("--experts " + experts);
+        }
+        if (needs.topK() > 0 && config.topK() != needs.topK() && matched("--top-k")) {
+            given.add("--top-k " + topK);
+        }
+        if (!given.isEmpty()) {
+            throw new ParameterException(spec.commandLine(), String.format(Locale.ROOT,
+                    "recipe '%s' needs %s: pass %s, or leave those options out (given: %s)", recipe, needs.describe(),
+                    needs.options(numClasses), String.join(" ", given)));
+        }
+        return OptionChecks.build(spec, "model options", () -> needs.apply(config));
+    }
+
+    /** Whether the user typed an option (false when the options were not parsed from a command line). */
+    private boolean matched(String option) {
+        if (spec == null || spec.commandLine() == null || spec.commandLine().getParseResult() == null) {
+            return false;
+        }
+        return spec.commandLine().getParseResult().hasMatchedOption(option);
+    }
+
+    /**
      * @return the options as they would be typed, e.g. {@code --layout resnet --widths 16,32,64
-     *     --experts 8 --top-k 2 --moe-stages 2,3 --logit-scale 1.0}
+     *     --experts 8 --top-k 2 --moe-stages 2,3 --logit-scale 1.0} (and {@code --shared-expert} when
+     *     set); a recipe's needs may change the experts, top-k and shared expert of its models
+     *     ({@link #config(int, long, String)})
      */
     public String commandLine() {
-        return String.format(Locale.ROOT, "--layout %s --widths %s --experts %d --top-k %d --moe-stages %s --logit-scale %s",
-                layout, widths, experts, topK, moeStages, logitScale);
+        return String.format(Locale.ROOT, "--layout %s --widths %s --experts %d --top-k %d --moe-stages %s --logit-scale %s%s",
+                layout, widths, experts, topK, moeStages, logitScale, sharedExpert ? " --shared-expert" : "");
     }
 }

@@ -6,6 +6,7 @@ import static com.google.common.base.Preconditions.checkNotNull;
 import dev.lethe.moe.routing.RoutingStats;
 import java.awt.BasicStroke;
 import java.awt.Color;
+import java.awt.Dimension;
 import java.awt.Font;
 import java.awt.Paint;
 import java.io.IOException;
@@ -24,25 +25,38 @@ import org.jfree.chart.axis.CategoryLabelPositions;
 import org.jfree.chart.axis.NumberAxis;
 import org.jfree.chart.axis.SymbolAxis;
 import org.jfree.chart.plot.CategoryPlot;
+import org.jfree.chart.plot.CombinedRangeXYPlot;
 import org.jfree.chart.plot.XYPlot;
 import org.jfree.chart.renderer.PaintScale;
 import org.jfree.chart.renderer.category.BarRenderer;
+import org.jfree.chart.renderer.category.LineAndShapeRenderer;
 import org.jfree.chart.renderer.category.StandardBarPainter;
 import org.jfree.chart.renderer.xy.XYBlockRenderer;
+import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
 import org.jfree.chart.title.PaintScaleLegend;
 import org.jfree.chart.ui.RectangleEdge;
 import org.jfree.data.category.DefaultCategoryDataset;
 import org.jfree.data.xy.DefaultXYZDataset;
+import org.jfree.data.xy.XYSeries;
+import org.jfree.data.xy.XYSeriesCollection;
 
 /**
  * PNG charts of reports, drawn with JFreeChart in headless mode: heatmaps (class × expert
- * routing) and grouped bar charts (per-class accuracy before / after / retrain).
+ * routing), grouped bar charts (per-class accuracy before / after / retrain), curves in panels that
+ * share their value axis (relearning curves per mode) and lines over categories (probe accuracy per
+ * stage). The size of each PNG is given by a method or constant of its own, e.g. {@link
+ * #curvesSize}.
  */
 public final class Charts {
 
     private static final Color[] SERIES_COLORS = {
-        new Color(0x4C72B0), new Color(0xDD8452), new Color(0x55A868), new Color(0xC44E52), new Color(0x8172B3)
+        new Color(0x4C72B0), new Color(0xDD8452), new Color(0x55A868), new Color(0xC44E52), new Color(0x8172B3),
+        new Color(0x937860), new Color(0xDA8BC3), new Color(0x8C8C8C), new Color(0xCCB974), new Color(0x64B5CD),
+        new Color(0x1B9E77), new Color(0xE7298A), new Color(0x66A61E), new Color(0x7570B3)
     };
+
+    /** The size of {@link #categoryLines} charts. */
+    public static final Dimension CATEGORY_LINES_SIZE = new Dimension(760, 440);
     private static final int MAX_ANNOTATED_CELLS = 400;
 
     static {
@@ -132,9 +146,153 @@ public final class Charts {
         psl.setStripWidth(12);
         chart.addSubtitle(psl);
         chart.setBackgroundPaint(Color.WHITE);
-        int width = Math.max(480, 160 + 56 * cols);
-        int height = Math.max(260, 120 + 26 * rows);
-        write(png, chart, width, height);
+        Dimension size = heatmapSize(rows, cols);
+        write(png, chart, size.width, size.height);
+    }
+
+    /**
+     * @param rows rows of a {@link #heatmap}
+     * @param cols columns
+     * @return the size of its PNG
+     */
+    public static Dimension heatmapSize(int rows, int cols) {
+        return new Dimension(Math.max(480, 160 + 56 * cols), Math.max(260, 120 + 26 * rows));
+    }
+
+    /**
+     * @param categories groups of a {@link #groupedBars} chart
+     * @param series bars per group
+     * @return the size of its PNG
+     */
+    public static Dimension groupedBarsSize(int categories, int series) {
+        return new Dimension(Math.min(Math.max(760, 120 + categories * (24 + 14 * series)), 4000), 420);
+    }
+
+    /**
+     * @param panels panels of a {@link #curves} chart
+     * @return the size of its PNG
+     */
+    public static Dimension curvesSize(int panels) {
+        return new Dimension(120 + 460 * panels, 460);
+    }
+
+    /**
+     * One panel of a {@link #curves} chart: its title and its series, each {@code {x[], y[]}}
+     * (points with a NaN y are left out).
+     *
+     * @param title the panel's title (its x axis label)
+     * @param series series name → {x values, y values}, in legend order
+     */
+    public record Panel(String title, Map<String, double[][]> series) {}
+
+    /**
+     * Draws line charts side by side that share their value axis: e.g. relearning curves, one panel
+     * per mode, one line per method. The series named {@code reference} (e.g. Retrain) is drawn in
+     * thick black in every panel; every other series keeps its colour across panels.
+     *
+     * @param png the file to write
+     * @param title the chart title
+     * @param valueLabel the value axis label, e.g. "forgotten class, test accuracy (%)"
+     * @param panels the panels, left to right, at least one
+     * @param reference the name of the series drawn in black, or null
+     * @param maxValue the top of the value axis (e.g. 100), or NaN to fit the data
+     * @throws IOException if writing fails
+     */
+    public static void curves(Path png, String title, String valueLabel, List<Panel> panels, String reference,
+            double maxValue) throws IOException {
+        checkArgument(panels != null && !panels.isEmpty(), "panels must not be empty");
+        NumberAxis range = new NumberAxis(valueLabel);
+        if (!Double.isNaN(maxValue)) {
+            range.setRange(0, maxValue);
+        }
+        CombinedRangeXYPlot combined = new CombinedRangeXYPlot(range);
+        combined.setGap(12);
+        List<String> names = new ArrayList<>();
+        for (Panel p : panels) {
+            for (String n : p.series().keySet()) {
+                if (!names.contains(n)) {
+                    names.add(n);
+                }
+            }
+        }
+        for (Panel p : panels) {
+            XYSeriesCollection data = new XYSeriesCollection();
+            XYLineAndShapeRenderer renderer = new XYLineAndShapeRenderer(true, true);
+            int i = 0;
+            for (Map.Entry<String, double[][]> e : p.series().entrySet()) {
+                double[][] xy = e.getValue();
+                checkArgument(xy.length == 2 && xy[0].length == xy[1].length,
+                        "series %s of panel %s must be {x[], y[]} of equal lengths", e.getKey(), p.title());
+                XYSeries series = new XYSeries(e.getKey(), false, true);
+                for (int k = 0; k < xy[0].length; k++) {
+                    if (!Double.isNaN(xy[1][k])) {
+                        series.add(xy[0][k], xy[1][k]);
+                    }
+                }
+                data.addSeries(series);
+                boolean isReference = e.getKey().equals(reference);
+                renderer.setSeriesPaint(i, isReference ? Color.BLACK
+                        : SERIES_COLORS[names.indexOf(e.getKey()) % SERIES_COLORS.length]);
+                renderer.setSeriesStroke(i, new BasicStroke(isReference ? 3.5f : 1.6f));
+                renderer.setSeriesShapesVisible(i, !isReference);
+                renderer.setSeriesVisibleInLegend(i, panels.indexOf(p) == 0);
+                i++;
+            }
+            NumberAxis domain = new NumberAxis(p.title());
+            XYPlot plot = new XYPlot(data, domain, null, renderer);
+            plot.setBackgroundPaint(Color.WHITE);
+            plot.setDomainGridlinePaint(Color.LIGHT_GRAY);
+            plot.setRangeGridlinePaint(Color.LIGHT_GRAY);
+            combined.add(plot, 1);
+        }
+        JFreeChart chart = new JFreeChart(title, JFreeChart.DEFAULT_TITLE_FONT, combined, true);
+        chart.setBackgroundPaint(Color.WHITE);
+        Dimension size = curvesSize(panels.size());
+        write(png, chart, size.width, size.height);
+    }
+
+    /**
+     * Draws one line per series over categories (e.g. probe accuracy per stage, one line per
+     * method), {@link #CATEGORY_LINES_SIZE}. The series named {@code reference} is drawn in thick
+     * black.
+     *
+     * @param png the file to write
+     * @param title the chart title
+     * @param valueLabel the value axis label
+     * @param categories the x positions, left to right
+     * @param series each series' name and one value per category (NaN: left out)
+     * @param reference the name of the series drawn in black, or null
+     * @param maxValue the top of the value axis, or NaN to fit the data
+     * @throws IOException if writing fails
+     */
+    public static void categoryLines(Path png, String title, String valueLabel, List<String> categories,
+            Map<String, double[]> series, String reference, double maxValue) throws IOException {
+        DefaultCategoryDataset dataset = new DefaultCategoryDataset();
+        for (Map.Entry<String, double[]> s : series.entrySet()) {
+            checkArgument(s.getValue().length == categories.size(), "series %s has %s values for %s categories",
+                    s.getKey(), s.getValue().length, categories.size());
+            for (int i = 0; i < categories.size(); i++) {
+                dataset.addValue(Double.isNaN(s.getValue()[i]) ? null : s.getValue()[i], s.getKey(), categories.get(i));
+            }
+        }
+        JFreeChart chart = ChartFactory.createLineChart(title, null, valueLabel, dataset);
+        chart.setBackgroundPaint(Color.WHITE);
+        CategoryPlot plot = chart.getCategoryPlot();
+        plot.setBackgroundPaint(Color.WHITE);
+        plot.setRangeGridlinePaint(Color.LIGHT_GRAY);
+        if (!Double.isNaN(maxValue)) {
+            plot.getRangeAxis().setRange(0, maxValue);
+        }
+        LineAndShapeRenderer renderer = (LineAndShapeRenderer) plot.getRenderer();
+        renderer.setDefaultShapesVisible(true);
+        int i = 0;
+        for (String name : series.keySet()) {
+            boolean isReference = name.equals(reference);
+            renderer.setSeriesPaint(i, isReference ? Color.BLACK : SERIES_COLORS[i % SERIES_COLORS.length]);
+            renderer.setSeriesStroke(i, new BasicStroke(isReference ? 3.5f : 1.6f));
+            i++;
+        }
+        write(png, chart, CATEGORY_LINES_SIZE.width, CATEGORY_LINES_SIZE.height);
     }
 
     /**
@@ -233,8 +391,8 @@ public final class Charts {
         for (int i = 0; i < series.size(); i++) {
             renderer.setSeriesPaint(i, SERIES_COLORS[i % SERIES_COLORS.length]);
         }
-        int width = Math.max(760, 120 + categories.size() * (24 + 14 * series.size()));
-        write(png, chart, Math.min(width, 4000), 420);
+        Dimension size = groupedBarsSize(categories.size(), series.size());
+        write(png, chart, size.width, size.height);
     }
 
     private static void write(Path png, JFreeChart chart, int width, int height) throws IOException {

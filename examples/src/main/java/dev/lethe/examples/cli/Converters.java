@@ -107,6 +107,14 @@ public final class Converters {
         }
     }
 
+    /** Lists {@code lethe protocol --recipes} values: {@link Recipes#protocolNames()}. */
+    public static final class ProtocolRecipeCandidates implements Iterable<String> {
+        @Override
+        public Iterator<String> iterator() {
+            return Recipes.protocolNames().iterator();
+        }
+    }
+
     /** Lists {@code --layout} values. */
     static final class LayoutCandidates implements Iterable<String> {
         @Override

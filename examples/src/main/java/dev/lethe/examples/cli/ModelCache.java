@@ -1,5 +1,6 @@
 package dev.lethe.examples.cli;
 
+import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 
 import com.google.common.hash.Hashing;
@@ -8,11 +9,13 @@ import com.google.common.io.RecursiveDeleteOption;
 import dev.lethe.moe.model.MoeResNet;
 import dev.lethe.moe.train.TrainingProgress;
 import dev.lethe.moe.train.TrainingRecipe;
+import dev.lethe.unlearn.exact.ExactPlan;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -79,6 +82,57 @@ public final class ModelCache {
      */
     public static String retrainKey(CifarSplits splits, MoeResNet.Config config, TrainingRecipe recipe, int forgetClass) {
         return hash(description(splits, config, recipe) + "\nwithout class " + forgetClass);
+    }
+
+    /**
+     * The cache key of a Retrain reference without several classes (trained on the training split
+     * without every one of them, e.g. after sequential requests); for one class it is {@link
+     * #retrainKey(CifarSplits, MoeResNet.Config, TrainingRecipe, int)}.
+     *
+     * @param splits the data
+     * @param config the architecture
+     * @param recipe the recipe of the Retrain run
+     * @param classes the classes left out, in the order they were forgotten, at least one
+     * @return the key
+     */
+    public static String retrainKey(CifarSplits splits, MoeResNet.Config config, TrainingRecipe recipe,
+            List<Integer> classes) {
+        checkArgument(classes != null && !classes.isEmpty(), "classes must name at least one class");
+        if (classes.size() == 1) {
+            return retrainKey(splits, config, recipe, classes.get(0));
+        }
+        return hash(description(splits, config, recipe) + "\nwithout classes " + classes);
+    }
+
+    /**
+     * The cache key of a model trained by {@code ExactTraining} with a plan ({@link #key} plus the
+     * plan: public classes, epochs of each phase, negatives, seed).
+     *
+     * @param splits the data
+     * @param config the architecture
+     * @param plan the exact-training plan
+     * @return the key
+     */
+    public static String exactKey(CifarSplits splits, MoeResNet.Config config, ExactPlan plan) {
+        checkNotNull(plan, "plan must not be null");
+        return hash(description(splits, config, plan.recipe()) + "\nexact training " + plan.toJson());
+    }
+
+    /**
+     * The cache key of the exact reference of a deletion: {@code ExactTraining} with the same plan
+     * on the training split without some classes ({@link #exactKey} plus the classes).
+     *
+     * @param splits the data
+     * @param config the architecture
+     * @param plan the plan
+     * @param without the classes left out, in the order they were deleted
+     * @return the key
+     */
+    public static String exactReferenceKey(CifarSplits splits, MoeResNet.Config config, ExactPlan plan,
+            List<Integer> without) {
+        checkArgument(without != null && !without.isEmpty(), "without must name at least one class");
+        return hash(description(splits, config, plan.recipe()) + "\nexact training " + plan.toJson()
+                + "\nwithout classes " + new java.util.TreeSet<>(without));
     }
 
     private static String description(CifarSplits splits, MoeResNet.Config config, TrainingRecipe recipe) {

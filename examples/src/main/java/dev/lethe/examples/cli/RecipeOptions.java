@@ -19,7 +19,8 @@ public final class RecipeOptions {
             completionCandidates = Converters.RecipeCandidates.class,
             description = "Training recipe: ${COMPLETION-CANDIDATES}, optionally @W for the load-balancing weight"
                     + " (default: ${DEFAULT-VALUE}; forget-ready adds the class-aware routing loss, fast is the"
-                    + " few-epoch recipe of the fast layout).")
+                    + " few-epoch recipe of the fast layout, isolated routes each class to its own expert and sets"
+                    + " --experts C --top-k 1 --shared-expert).")
     private String recipe;
 
     @Option(names = "--epochs", paramLabel = "N", description = "Training epochs (default: the recipe's).")
@@ -31,12 +32,23 @@ public final class RecipeOptions {
     @Option(names = "--lr", paramLabel = "LR", description = "Peak SGD learning rate (default: the recipe's).")
     private Float learningRate;
 
+    /** @return the recipe's name as given ({@code --recipe}) */
+    String name() {
+        return recipe;
+    }
+
     /**
      * @param seed the seed of initialisation, data order and augmentation
      * @return the recipe
      * @throws ParameterException naming the option if a value is invalid
      */
     TrainingRecipe recipe(long seed) {
+        if (OptionChecks.build(spec, "--recipe", () -> Recipes.isExact(recipe))) {
+            throw new ParameterException(spec.commandLine(), String.format(java.util.Locale.ROOT,
+                    "--recipe %s is a configuration of `lethe protocol --recipes %s` (ExactTraining: a trunk on the"
+                            + " public classes, one unit per deletable class, then routers and head), not a recipe"
+                            + " `lethe train` trains jointly; choose one of %s", recipe, recipe, Recipes.names()));
+        }
         return OptionChecks.build(spec, "recipe options", () -> {
             TrainingRecipe.Builder b = Recipes.parse(recipe).toBuilder().optSeed(seed);
             if (epochs != null) {

@@ -2,15 +2,31 @@ package dev.lethe.examples.cli;
 
 import com.google.common.collect.ImmutableMap;
 import dev.lethe.moe.train.TrainingRecipe;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Supplier;
 
 /**
  * The training recipes the command line knows by name ({@code lethe train --recipe}, {@code lethe
- * protocol --recipes}): each name maps to one of the library's recipes. A new recipe is one line in
- * {@link #BY_NAME}.
+ * protocol --recipes}): each name maps to one of the library's recipes, what it needs of the
+ * architecture ({@link #needs}) and the recipe of the same optimisation without class routing that
+ * its accuracy is compared with ({@link #reference}). A new recipe is one line in {@link
+ * #BY_NAME}.
+ *
+ * <ul>
+ *   <li>{@code plain}, {@code forget-ready}, {@code fast}, {@code fast-forget-ready}: any
+ *       architecture.
+ *   <li>{@code isolated}, {@code fast-isolated}: class-assigned routing ({@link
+ *       TrainingRecipe#isolated(TrainingRecipe)}), which needs one expert per class, top-1 routing
+ *       and a shared expert ({@link ArchitectureNeeds#CLASS_ASSIGNED}).
+ *   <li>{@code exact}, {@code fast-exact}: not recipes of {@code lethe train} but configurations of
+ *       {@code lethe protocol} ({@link #isExact}): the base model is trained by {@code
+ *       ExactTraining} with the isolated recipe (trunk on public classes, one unit per deletable
+ *       class, routers and head last), so that {@code Method.EXACT} can delete a class exactly.
+ * </ul>
  *
  * <p>A name may carry the Switch load-balancing weight after an {@code @}: {@code
  * forget-ready@0.1} is {@code forget-ready} with balance 0.1 ({@link
@@ -18,43 +34,56 @@ import java.util.function.Supplier;
  */
 public final class Recipes {
 
-    /** Name → the library recipe it stands for, in the order {@code --help} lists them. */
-    private static final Map<String, Supplier<TrainingRecipe>> BY_NAME = ImmutableMap.of(
-            "plain", TrainingRecipe::plain,
-            "forget-ready", TrainingRecipe::forgetReady,
-            "fast", TrainingRecipe::fast,
-            "fast-forget-ready", Recipes::fastForgetReady);
+    /** One name: the library recipe, what it needs of the architecture, whether it is trained exactly. */
+    private record Entry(Supplier<TrainingRecipe> recipe, ArchitectureNeeds needs, boolean exact, String reference) {}
+
+    /** Name → its entry, in the order {@code --help} lists them. */
+    private static final Map<String, Entry> BY_NAME = ImmutableMap.<String, Entry>builder()
+            .put("plain", new Entry(TrainingRecipe::plain, ArchitectureNeeds.NONE, false, null))
+            .put("forget-ready", new Entry(TrainingRecipe::forgetReady, ArchitectureNeeds.NONE, false, null))
+            .put("fast", new Entry(TrainingRecipe::fast, ArchitectureNeeds.NONE, false, null))
+            .put("fast-forget-ready", new Entry(Recipes::fastForgetReady, ArchitectureNeeds.NONE, false, null))
+            .put("isolated", new Entry(TrainingRecipe::isolated, ArchitectureNeeds.CLASS_ASSIGNED, false, "plain"))
+            .put("fast-isolated", new Entry(() -> TrainingRecipe.isolated(TrainingRecipe.fast()),
+                    ArchitectureNeeds.CLASS_ASSIGNED, false, "fast"))
+            .put("exact", new Entry(TrainingRecipe::isolated, ArchitectureNeeds.CLASS_ASSIGNED, true, "plain"))
+            .put("fast-exact", new Entry(() -> TrainingRecipe.isolated(TrainingRecipe.fast()),
+                    ArchitectureNeeds.CLASS_ASSIGNED, true, "fast"))
+            .build();
 
     private Recipes() {}
 
-    /** @return the known names, in order */
+    /** @return the names of the training recipes ({@code lethe train --recipe}), in order */
     public static List<String> names() {
+        List<String> out = new ArrayList<>();
+        BY_NAME.forEach((name, e) -> {
+            if (!e.exact()) {
+                out.add(name);
+            }
+        });
+        return List.copyOf(out);
+    }
+
+    /** @return every name {@code lethe protocol --recipes} takes: the recipes, then the exact configurations */
+    public static List<String> protocolNames() {
         return List.copyOf(BY_NAME.keySet());
     }
 
     /**
      * A recipe by name.
      *
-     * @param spec a name of {@link #names()}, optionally followed by {@code @W}, the load-balancing
-     *     weight (e.g. {@code forget-ready@0.1})
+     * @param spec a name of {@link #protocolNames()}, optionally followed by {@code @W}, the
+     *     load-balancing weight (e.g. {@code forget-ready@0.1})
      * @return the library's recipe with that weight (epochs and seed as the library's; set them
-     *     with {@code toBuilder()})
+     *     with {@code toBuilder()}); for an exact configuration, the recipe of its phases
      * @throws IllegalArgumentException naming the spec and the known names if the name is unknown,
      *     or the weight is not a number &gt;= 0
      */
     public static TrainingRecipe parse(String spec) {
-        String name = spec == null ? "" : spec.trim();
-        int at = name.indexOf('@');
-        String weight = at >= 0 ? name.substring(at + 1) : null;
-        name = at >= 0 ? name.substring(0, at) : name;
-        Supplier<TrainingRecipe> recipe = BY_NAME.get(name);
-        if (recipe == null) {
-            throw new IllegalArgumentException(String.format(Locale.ROOT,
-                    "unknown recipe '%s': choose one of %s, optionally followed by @W for the load-balancing weight"
-                            + " (e.g. forget-ready@0.1)", spec, names()));
-        }
+        String weight = weight(spec);
+        TrainingRecipe recipe = entry(spec).recipe().get();
         if (weight == null) {
-            return recipe.get();
+            return recipe;
         }
         float balance;
         try {
@@ -63,7 +92,56 @@ public final class Recipes {
             throw new IllegalArgumentException(String.format(Locale.ROOT,
                     "recipe '%s': the load-balancing weight after @ ('%s') is not a number", spec, weight), e);
         }
-        return recipe.get().toBuilder().optBalance(balance).build();
+        return recipe.toBuilder().optBalance(balance).build();
+    }
+
+    /**
+     * @param spec a name of {@link #protocolNames()}, optionally with {@code @W}
+     * @return what the recipe needs of the architecture ({@link ArchitectureNeeds#NONE} for most)
+     * @throws IllegalArgumentException if the name is unknown
+     */
+    public static ArchitectureNeeds needs(String spec) {
+        return entry(spec).needs();
+    }
+
+    /**
+     * @param spec a name of {@link #protocolNames()}, optionally with {@code @W}
+     * @return whether it names an exact configuration ({@code exact}, {@code fast-exact}): a base
+     *     model trained by {@code ExactTraining}, which only {@code lethe protocol} makes
+     * @throws IllegalArgumentException if the name is unknown
+     */
+    public static boolean isExact(String spec) {
+        return entry(spec).exact();
+    }
+
+    /**
+     * @param spec a name of {@link #protocolNames()}, optionally with {@code @W}
+     * @return for a class-assigned recipe, the name of the recipe with the same optimisation and
+     *     no class routing ({@code plain} or {@code fast}), whose accuracy it must stay within 2
+     *     points of (issue 13); empty for the others
+     * @throws IllegalArgumentException if the name is unknown
+     */
+    public static Optional<String> reference(String spec) {
+        return Optional.ofNullable(entry(spec).reference());
+    }
+
+    private static Entry entry(String spec) {
+        String name = spec == null ? "" : spec.trim();
+        int at = name.indexOf('@');
+        name = at >= 0 ? name.substring(0, at) : name;
+        Entry e = BY_NAME.get(name);
+        if (e == null) {
+            throw new IllegalArgumentException(String.format(Locale.ROOT,
+                    "unknown recipe '%s': choose one of %s, optionally followed by @W for the load-balancing weight"
+                            + " (e.g. forget-ready@0.1)", spec, protocolNames()));
+        }
+        return e;
+    }
+
+    private static String weight(String spec) {
+        String name = spec == null ? "" : spec.trim();
+        int at = name.indexOf('@');
+        return at >= 0 ? name.substring(at + 1) : null;
     }
 
     /**

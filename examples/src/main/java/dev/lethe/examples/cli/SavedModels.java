@@ -56,6 +56,8 @@ public final class SavedModels {
     public static final String METHOD = "method";
     /** Metadata key: wall-clock seconds of the unlearning run that produced the model. */
     public static final String UNLEARN_SECONDS = "unlearnSeconds";
+    /** Metadata key: the training images a Retrain reference was trained on (the retain set's size). */
+    public static final String RETAIN_IMAGES = "retainImages";
     /** Metadata key: the folder of the model this one was derived from. */
     public static final String SOURCE_MODEL = "sourceModel";
     /** Metadata key of the recipe in models written before the library recorded it. */

@@ -50,19 +50,21 @@ final class TrainCommand implements Callable<Integer> {
         runtime.apply();
         PrintStream log = System.err;
         TrainingRecipe recipe = recipeOptions.recipe(seed);
-        architecture.config(data.variant(CifarVariant.CIFAR10).numClasses(dev.lethe.cifar.LabelMode.FINE), seed);
+        architecture.config(data.variant(CifarVariant.CIFAR10).numClasses(dev.lethe.cifar.LabelMode.FINE), seed,
+                recipeOptions.name());
         data.check();
         if (out != null) {
             output.check("--out", out, out);
         }
         CifarSplits splits = data.load(CifarVariant.CIFAR10, 0, download, log);
-        MoeResNet.Config config = architecture.config(splits.numClasses(), seed);
+        MoeResNet.Config config = architecture.config(splits.numClasses(), seed, recipeOptions.name());
         Path dir = out != null ? out : ModelCache.defaultRoot().resolve(ModelCache.key(splits, config, recipe));
         if (out == null) {
             output.check("the cache entry", dir, dir);
         }
-        log.printf(Locale.ROOT, "model: widths %s, %d experts, top-%d, %.1f MFLOPs/image; %d libtorch thread(s)%n",
-                java.util.Arrays.toString(config.widths()), config.numExperts(), config.topK(),
+        log.printf(Locale.ROOT, "model: widths %s, %d experts%s, top-%d, %.1f MFLOPs/image; %d libtorch thread(s)%n",
+                java.util.Arrays.toString(config.widths()), config.numExperts(),
+                config.sharedExpert() ? " + a shared expert" : "", config.topK(),
                 config.flopsPerImage() / 1e6, RuntimeOptions.effectiveThreads());
         log.println("recipe: " + recipe);
         try (TrainedModel trained = TrainedModel.train(

@@ -11,12 +11,16 @@ import dev.lethe.moe.train.TrainingHistory;
 import dev.lethe.moe.train.TrainingProgress;
 import dev.lethe.moe.train.TrainingRecipe;
 import dev.lethe.eval.Predictions;
+import dev.lethe.unlearn.data.LabeledData;
+import dev.lethe.unlearn.exact.ExactPlan;
+import dev.lethe.unlearn.exact.ExactTraining;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Consumer;
 
 /**
  * A trained model with the metadata that describes it: freshly trained by {@link #train} (then
@@ -100,6 +104,51 @@ public final class TrainedModel implements AutoCloseable {
         double testAccuracy = Predictions.all(model, splits.labeledTest(), 256).accuracy();
         meta.put(SavedModels.TEST_ACCURACY, String.format(Locale.ROOT, "%.2f", testAccuracy));
         return new TrainedModel(model, meta, history, null);
+    }
+
+    /**
+     * Trains a new {@link MoeResNet} by {@code ExactTraining} (a trunk on the plan's public
+     * classes, one unit per deletable class, routers and head last; see {@link ExactTraining}), so
+     * that {@code Method.EXACT} can later delete a class bit for bit; then measures its validation
+     * and test accuracy. The result is a function of the plan and the images alone (the engine's
+     * seed plays no part).
+     *
+     * @param splits the data (validation and test accuracy are measured on it)
+     * @param data the training images: {@code splits.labeledTrain()}, or a subset of it without
+     *     some classes (the exact reference of a deletion)
+     * @param config the architecture: top-1, at least one expert per class
+     * @param plan the plan
+     * @param progress receives the phases' progress lines, or null
+     * @return the trained model, with the metadata of {@link #train} (without a history)
+     * @throws IOException if the data cannot be read
+     * @throws IllegalArgumentException if the configuration does not fit the plan or the data
+     */
+    public static TrainedModel exact(CifarSplits splits, LabeledData data, MoeResNet.Config config, ExactPlan plan,
+            Consumer<String> progress) throws IOException {
+        checkNotNull(splits, "splits must not be null");
+        checkNotNull(data, "data must not be null");
+        checkNotNull(plan, "plan must not be null");
+        Model model = MoeResNet.newModel(config);
+        long start = System.nanoTime();
+        try {
+            ExactTraining.fit(model, data, plan, progress);
+        } catch (RuntimeException | IOException e) {
+            model.close();
+            throw e;
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put(SavedModels.DATASET, splits.datasetName());
+        meta.put(SavedModels.SEED, String.valueOf(plan.seed()));
+        meta.put(SavedModels.SPLIT_SEED, String.valueOf(splits.splitSeed()));
+        meta.put(SavedModels.TRAIN_LIMIT, String.valueOf(splits.limit()));
+        meta.put(SavedModels.TRAIN_SECONDS, String.format(Locale.ROOT, "%.1f", seconds));
+        meta.put(SavedModels.VALIDATION_ACCURACY, String.format(Locale.ROOT, "%.2f",
+                Predictions.all(model, splits.labeledValidation(), 256).accuracy()));
+        meta.put(SavedModels.THREADS, String.valueOf(RuntimeOptions.effectiveThreads()));
+        meta.put(SavedModels.TEST_ACCURACY, String.format(Locale.ROOT, "%.2f",
+                Predictions.all(model, splits.labeledTest(), 256).accuracy()));
+        return new TrainedModel(model, meta, null, null);
     }
 
     /**

@@ -2,18 +2,22 @@ package dev.lethe.examples.protocol;
 
 import dev.lethe.eval.UnlearningEvaluator;
 import dev.lethe.eval.relearn.RelearningTest;
+import dev.lethe.examples.cli.ArchitectureOptions;
 import dev.lethe.examples.cli.CifarSplits;
 import dev.lethe.examples.cli.Converters;
 import dev.lethe.examples.cli.IntList;
 import dev.lethe.examples.cli.OptionChecks;
 import dev.lethe.examples.cli.Recipes;
+import dev.lethe.moe.model.MoeResNet;
 import dev.lethe.moe.train.TrainingRecipe;
 import dev.lethe.unlearn.UnlearningSettings;
+import dev.lethe.unlearn.exact.ExactPlan;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
@@ -44,9 +48,12 @@ final class ProtocolOptions {
     Path docs;
 
     @Option(names = "--recipes", paramLabel = "NAME,...", split = ",", defaultValue = "forget-ready,plain",
-            description = "Training recipes of the base models: ${COMPLETION-CANDIDATES}, each optionally @W for the"
-                    + " load-balancing weight (default: ${DEFAULT-VALUE}).",
-            completionCandidates = Converters.RecipeCandidates.class)
+            description = "Base models: training recipes and exact configurations, ${COMPLETION-CANDIDATES}, each"
+                    + " optionally @W for the load-balancing weight (default: ${DEFAULT-VALUE}). isolated and"
+                    + " fast-isolated route each class to its own expert (--experts C --top-k 1 --shared-expert are"
+                    + " set for them); exact and fast-exact train that architecture by ExactTraining (see"
+                    + " --public-classes, --exact-epochs), where the exact method deletes a class bit for bit.",
+            completionCandidates = Converters.ProtocolRecipeCandidates.class)
     List<String> recipes;
 
     @Option(names = "--classes", paramLabel = "C,...", split = ",", defaultValue = "3",
@@ -56,6 +63,11 @@ final class ProtocolOptions {
     @Option(names = "--seeds", paramLabel = "S,...", split = ",", defaultValue = "0",
             description = "Seeds of training and unlearning (default: ${DEFAULT-VALUE}).")
     List<Long> seeds;
+
+    @Option(names = "--single-seed", paramLabel = "NAME,...", split = ",",
+            description = "Recipes of --recipes that run with the first seed of --seeds only (e.g. 2 seeds on the"
+                    + " recipe of the default method, 1 on the others).")
+    List<String> singleSeed;
 
     @Option(names = "--epochs", paramLabel = "N", defaultValue = "6",
             description = "Training epochs of the base and Retrain models (default: ${DEFAULT-VALUE}).")
@@ -93,10 +105,40 @@ final class ProtocolOptions {
     @Option(names = "--report-only", description = "Train and run nothing: render the cached records that exist.")
     boolean reportOnly;
 
-    @Option(names = "--tune", description = "Before the protocol, choose the expert-targeted method's settings on the"
-            + " validation split (first recipe, seed and class; the library's ValidationSweep over OursGrid), and use"
-            + " the chosen ones.")
+    @Option(names = "--tune", description = "Before the protocol, choose every method's settings on the validation"
+            + " split: the library's MethodGrids (the same number of candidates for every method) and its"
+            + " ValidationSweep rule, forgetting --tune-class on the first recipe's base model (first seed); each"
+            + " method then runs with its chosen candidate. The tuning class's own runs are reported apart.")
     boolean tune;
+
+    @Option(names = "--tune-class", paramLabel = "C", defaultValue = "3",
+            description = "The class the sweep forgets (default: ${DEFAULT-VALUE} = cat); not evidence: its rows are"
+                    + " reported apart when it is among --classes.")
+    int tuneClass;
+
+    @Option(names = "--tune-per-recipe", description = "With --tune, sweep on every recipe's base model (first seed)"
+            + " and use each recipe's own choices, instead of the first recipe's choices everywhere.")
+    boolean tunePerRecipe;
+
+    @Option(names = "--public-classes", paramLabel = "C,...", split = ",",
+            description = "Exact configurations: the classes that are never deleted and train the shared trunk"
+                    + " (default: every class not in --classes nor --sequential).")
+    List<Integer> publicClasses;
+
+    @Option(names = "--exact-epochs", paramLabel = "T,U,H", converter = Converters.IntListConverter.class,
+            description = "Exact configurations: epochs of the trunk, of each class's unit and of the routers and head"
+                    + " (what a deletion retrains) (default: the library's plan: --epochs, --epochs, half of it).")
+    IntList exactEpochs;
+
+    @Option(names = "--sequential", paramLabel = "A,B", converter = Converters.IntListConverter.class,
+            description = "Also forget class A then class B with each method of --sequential-methods and compare the"
+                    + " result with a Retrain without both (every recipe and seed).")
+    IntList sequential;
+
+    @Option(names = "--sequential-methods", paramLabel = "NAME,...", split = ",",
+            description = "The methods of the sequential requests (default: those of --methods).",
+            completionCandidates = MethodNames.class)
+    List<String> sequentialMethods;
 
     /** Lists {@code --methods} values. */
     static final class MethodNames implements Iterable<String> {
@@ -122,16 +164,137 @@ final class ProtocolOptions {
             OptionChecks.classIdInRange(spec, "--classes", String.valueOf(c), numClasses);
         }
         OptionChecks.build(spec, "--methods", this::methods);
+        OptionChecks.build(spec, "--sequential-methods", this::sequentialMethods);
         OptionChecks.build(spec, "--relearn-steps", this::relearning);
+        OptionChecks.classIdInRange(spec, "--tune-class", String.valueOf(tuneClass), numClasses);
+        if (singleSeed != null && !recipes.containsAll(singleSeed)) {
+            List<String> unknown = new ArrayList<>(singleSeed);
+            unknown.removeAll(recipes);
+            throw new ParameterException(spec.commandLine(), "--single-seed names " + String.join(",", unknown)
+                    + ", not in --recipes " + String.join(",", recipes));
+        }
         for (String r : recipes) {
             for (long seed : seeds) {
                 OptionChecks.build(spec, "--recipes", () -> recipe(r, seed));
             }
         }
+        if (sequential != null) {
+            int[] s = sequential.values();
+            if (s.length != 2 || s[0] == s[1]) {
+                throw new ParameterException(spec.commandLine(), "--sequential needs two different classes A,B, e.g."
+                        + " 3,5; got " + sequential);
+            }
+            for (int c : s) {
+                OptionChecks.classIdInRange(spec, "--sequential", String.valueOf(c), numClasses);
+            }
+        }
+        if (exactEpochs != null) {
+            int[] e = exactEpochs.values();
+            if (e.length != 3) {
+                throw new ParameterException(spec.commandLine(), "--exact-epochs needs 3 comma-separated epochs"
+                        + " (trunk, unit, routers and head), e.g. 6,6,3; got " + exactEpochs);
+            }
+            for (int x : e) {
+                OptionChecks.atLeast(spec, "--exact-epochs", x, 1);
+            }
+        }
+        if (publicClasses != null) {
+            for (int c : publicClasses) {
+                OptionChecks.classIdInRange(spec, "--public-classes", String.valueOf(c), numClasses);
+            }
+        }
+        if (recipes.stream().anyMatch(r -> OptionChecks.build(spec, "--recipes", () -> Recipes.isExact(r)))) {
+            List<Integer> pub = publicClasses(numClasses);
+            if (pub.isEmpty()) {
+                throw new ParameterException(spec.commandLine(), "an exact configuration needs at least one public"
+                        + " class to train its trunk, but --classes and --sequential name every class; pass"
+                        + " --public-classes");
+            }
+            List<Integer> clash = new ArrayList<>(deletableClasses());
+            clash.retainAll(pub);
+            if (!clash.isEmpty()) {
+                throw new ParameterException(spec.commandLine(), "--public-classes " + join(pub) + " includes "
+                        + join(clash) + " of --classes or --sequential: a public class trains the exact configuration's"
+                        + " trunk and cannot be deleted from it");
+            }
+        }
     }
 
     /**
-     * @param name a recipe name of {@link Recipes}, optionally with {@code @W}
+     * @param recipe a name of {@code --recipes}
+     * @return the seeds it runs with: {@code --seeds}, or only the first for a recipe of {@code
+     *     --single-seed}
+     */
+    List<Long> seeds(String recipe) {
+        return singleSeed != null && singleSeed.contains(recipe) ? seeds.subList(0, 1) : seeds;
+    }
+
+    /** The classes that are forgotten: {@code --classes} and {@code --sequential}. */
+    private List<Integer> deletableClasses() {
+        List<Integer> out = new ArrayList<>(classes);
+        if (sequential != null) {
+            for (int c : sequential.values()) {
+                if (!out.contains(c)) {
+                    out.add(c);
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * @param numClasses the classes of the data set
+     * @return the public classes of the exact configurations: {@code --public-classes}, or every
+     *     class not forgotten ({@code --classes}, {@code --sequential}), ascending
+     */
+    List<Integer> publicClasses(int numClasses) {
+        if (publicClasses != null) {
+            return publicClasses.stream().distinct().sorted().toList();
+        }
+        List<Integer> out = new ArrayList<>();
+        List<Integer> deleted = deletableClasses();
+        for (int c = 0; c < numClasses; c++) {
+            if (!deleted.contains(c)) {
+                out.add(c);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * A base model of the protocol.
+     *
+     * @param name a name of {@code --recipes}
+     * @param seed the seed
+     * @param architecture the architecture options
+     * @param numClasses the classes of the data
+     * @return the configuration: the recipe with {@code --epochs} and the seed, the architecture
+     *     with what the recipe needs, and for {@code exact} / {@code fast-exact} the plan
+     *     ({@code --public-classes}, {@code --exact-epochs})
+     * @throws picocli.CommandLine.ParameterException naming the options if the architecture
+     *     contradicts the recipe
+     */
+    ProtocolConfiguration configuration(String name, long seed, ArchitectureOptions architecture, int numClasses) {
+        TrainingRecipe recipe = recipe(name, seed);
+        MoeResNet.Config config = architecture.config(numClasses, seed, name);
+        ExactPlan plan = null;
+        if (Recipes.isExact(name)) {
+            plan = ExactPlan.of(publicClasses(numClasses), recipe);
+            if (exactEpochs != null) {
+                int[] e = exactEpochs.values();
+                plan = plan.withEpochs(e[0], e[1], e[2]);
+            }
+        }
+        return new ProtocolConfiguration(name, seed, recipe, config, plan);
+    }
+
+    /** @return the methods of {@code --sequential-methods} (default: those of {@code --methods}), in order */
+    List<ProtocolMethod> sequentialMethods() {
+        return sequentialMethods == null ? methods() : ProtocolMethods.resolve(sequentialMethods);
+    }
+
+    /**
+     * @param name a name of {@link Recipes#protocolNames()}, optionally with {@code @W}
      * @param seed the seed
      * @return the recipe with {@code --epochs} and the seed
      */
@@ -164,6 +327,9 @@ final class ProtocolOptions {
         args.add("--recipes " + String.join(",", recipes));
         args.add("--classes " + join(classes));
         args.add("--seeds " + join(seeds));
+        if (singleSeed != null) {
+            args.add("--single-seed " + String.join(",", singleSeed));
+        }
         args.add("--epochs " + epochs);
         args.add("--methods " + String.join(",", methods));
         args.add("--relearn-steps " + relearnSteps);
@@ -171,7 +337,19 @@ final class ProtocolOptions {
             args.add("--limit " + limit);
         }
         if (tune) {
-            args.add("--tune");
+            args.add("--tune --tune-class " + tuneClass + (tunePerRecipe ? " --tune-per-recipe" : ""));
+        }
+        if (publicClasses != null) {
+            args.add("--public-classes " + join(publicClasses));
+        }
+        if (exactEpochs != null) {
+            args.add("--exact-epochs " + exactEpochs);
+        }
+        if (sequential != null) {
+            args.add("--sequential " + sequential);
+            if (sequentialMethods != null) {
+                args.add("--sequential-methods " + String.join(",", sequentialMethods));
+            }
         }
         return args;
     }

@@ -1,5 +1,8 @@
 package dev.lethe.examples.protocol;
 
+import ai.djl.Model;
+import ai.djl.nn.Parameter;
+import ai.djl.util.Pair;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
@@ -9,11 +12,15 @@ import dev.lethe.eval.probe.LayerProbes;
 import dev.lethe.eval.relearn.RelearningCurve;
 import dev.lethe.eval.relearn.RelearningTest;
 import dev.lethe.examples.cli.Converters;
+import dev.lethe.moe.MoeBlocks;
+import dev.lethe.unlearn.ProvenanceReport;
 import dev.lethe.unlearn.Removal;
 import dev.lethe.unlearn.Scope;
 import dev.lethe.unlearn.UnlearningResult;
+import dev.lethe.unlearn.WeightDistance;
 import dev.lethe.unlearn.profile.ExpertSelection;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The protocol's run records: one JSON object per evaluated model (a method's result, or the
@@ -29,8 +36,12 @@ import java.util.Map;
  * probes} (one per MoE stage and the penultimate layer, {@link LayerProbes#toJson}), {@code
  * relearning} (the few-shot and retain-only curves, {@link RelearningCurve#toJson}), {@code
  * routingShift} (mean total variation, when measured), {@code seconds}, {@code
- * parametersRetrainedFraction}, {@code collateral}, {@code selection} and the full {@code
- * evaluation}. {@link #compare} adds {@code avgGap}, {@code retrainSeconds} and {@code vsRetrain}.
+ * parametersRetrainedFraction} (trainable in the run), {@code parametersChangedFraction} (whose
+ * values changed), {@code weightDistance} (relative L2 from the original, {@link
+ * UnlearningResult#weightDistance()}), {@code provenance} (by the ledger: the shares of parameters
+ * the class touched, re-derived and remaining, {@link ProvenanceReport}), {@code collateral},
+ * {@code selection} and the full {@code evaluation}. {@link #compare} adds {@code avgGap}, {@code
+ * retrainSeconds} and {@code vsRetrain}.
  */
 final class Records {
 
@@ -49,8 +60,46 @@ final class Records {
         JsonObject o = measures(method, seed, result.scope(), result.removal(), evaluation);
         o.addProperty("seconds", result.seconds());
         o.addProperty("parametersRetrainedFraction", result.parametersRetrainedFraction());
+        WeightDistance d = result.weightDistance();
+        o.addProperty("parametersChangedFraction", d == null ? Double.NaN
+                : changedShare(result.model(), d.changedTensors().keySet()));
+        o.addProperty("weightDistance", d == null ? Double.NaN : d.relativeL2());
+        result.provenance().ifPresent(p -> o.add("provenance", provenance(p)));
         o.addProperty("collateral", result.selection().map(ExpertSelection::meanCollateral).orElse(Double.NaN));
         result.selection().ifPresent(s -> o.add("selection", s.toJson()));
+        return o;
+    }
+
+    /** The share of a model's weights (fixed constants and BatchNorm statistics left out) in some tensors. */
+    private static double changedShare(Model model, Set<String> tensors) {
+        long total = 0;
+        long part = 0;
+        for (Pair<String, Parameter> p : model.getBlock().getParameters()) {
+            if (MoeBlocks.isFixed(p.getValue())) {
+                continue;
+            }
+            long n = p.getValue().getArray().size();
+            total += n;
+            part += tensors.contains(p.getKey()) ? n : 0;
+        }
+        return total == 0 ? 0 : part / (double) total;
+    }
+
+    /** The ledger's account of a run, as shares (the tensor lists stay in the run's audit record). */
+    static JsonObject provenance(ProvenanceReport p) {
+        JsonObject o = new JsonObject();
+        o.addProperty("recorded", p.isRecorded());
+        if (p.isRecorded()) {
+            o.addProperty("touched", p.touchedShare());
+            o.addProperty("dependent", p.dependentShare());
+            o.addProperty("rederived", p.rederivedShare());
+            o.addProperty("remaining", p.remainingShare());
+            o.addProperty("remainingTensors", p.remaining().size());
+            o.addProperty("erased", p.isErased());
+        }
+        if (!p.note().isEmpty()) {
+            o.addProperty("note", p.note());
+        }
         return o;
     }
 
@@ -66,6 +115,7 @@ final class Records {
         JsonObject o = measures(ProtocolMethods.RETRAIN, seed, Scope.ALL, Removal.RETRAIN, evaluation);
         o.addProperty("seconds", seconds);
         o.addProperty("parametersRetrainedFraction", 1.0);
+        o.addProperty("parametersChangedFraction", 1.0);
         o.addProperty("collateral", Double.NaN);
         return o;
     }
@@ -105,7 +155,8 @@ final class Records {
      *
      * @param record a run record
      * @param method the method's name
-     * @param settings the name of ours' settings it used, or null when its settings are not tuned
+     * @param settings the name of the settings it used (a chosen candidate, or "library defaults"), or null when
+     *     its settings are fixed
      * @return a copy with {@code method} and {@code settings} set (or {@code settings} removed)
      */
     static JsonObject as(JsonObject record, String method, String settings) {
@@ -121,12 +172,13 @@ final class Records {
     /**
      * A run record with its comparison to the Retrain record of the same cell (recipe, seed,
      * class): {@code avgGap} (UA, RA, TA, MIA), {@code retrainSeconds}, and {@code vsRetrain}:
-     * {@code probeGaps} (layer → probe accuracy minus Retrain's, in points), {@code
-     * classAttackGap}, and per relearning mode {@code forgetArea} and {@code otherArea} (signed
-     * areas between the curves, points × steps) and {@code meanForgetGap} (points). The Retrain
-     * record compared with itself gives zeros.
+     * {@code taGap} (TA minus Retrain's), {@code probeGaps} (layer → probe accuracy minus
+     * Retrain's, in points), {@code classAttackGap}, and per relearning mode {@code forgetArea} and
+     * {@code otherArea} (signed areas between the curves, points × steps), {@code meanForgetGap}
+     * (points) and {@code forgetGaps} (the gap at each checkpoint). The Retrain record compared
+     * with itself gives zeros.
      *
-     * @param record a run record ({@link #run})
+     * @param record a run record ({@link #unlearned} or {@link #retrained})
      * @param retrain the Retrain record, or null (the record is returned as is)
      * @return a copy with the comparison
      */
@@ -140,6 +192,7 @@ final class Records {
         o.addProperty("avgGap", e.avgGap(r));
         o.addProperty("retrainSeconds", retrain.get("seconds").getAsDouble());
         JsonObject vs = new JsonObject();
+        vs.addProperty("taGap", e.ta() - r.ta());
         JsonObject probes = new JsonObject();
         for (Map.Entry<String, Double> g : e.probeGaps(r).entrySet()) {
             probes.addProperty(g.getKey(), g.getValue());
@@ -155,6 +208,16 @@ final class Records {
                 m.addProperty("forgetArea", mine.get().forgetAreaAbove(theirs.get()));
                 m.addProperty("otherArea", mine.get().otherAreaAbove(theirs.get()));
                 m.addProperty("meanForgetGap", e.relearningGap(r, mode));
+                JsonArray gaps = new JsonArray(); // at each checkpoint both curves have
+                for (int step : mine.get().steps()) {
+                    if (java.util.Arrays.stream(theirs.get().steps()).anyMatch(x -> x == step)) {
+                        JsonObject g = new JsonObject();
+                        g.addProperty("step", step);
+                        g.addProperty("gap", mine.get().forgetAccuracyAt(step) - theirs.get().forgetAccuracyAt(step));
+                        gaps.add(g);
+                    }
+                }
+                m.add("forgetGaps", gaps);
                 relearning.add(mode.jsonName(), m);
             }
         }
@@ -164,9 +227,33 @@ final class Records {
     }
 
     /**
+     * A sequential record ({@code kind} "sequential": {@code first} and {@code second}, the final
+     * model's records for the first and the second class) compared, class by class, with the
+     * Retrain without both ({@link #compare}).
+     *
+     * @param record a sequential record
+     * @param retrain the Retrain's sequential record, or null (returned as is)
+     * @return a copy with {@code first} and {@code second} compared
+     */
+    static JsonObject compareSequential(JsonObject record, JsonObject retrain) {
+        JsonObject o = record.deepCopy();
+        if (retrain == null) {
+            return o;
+        }
+        for (String part : new String[] {"first", "second"}) {
+            o.add(part, compare(record.getAsJsonObject(part), retrain.getAsJsonObject(part)));
+        }
+        o.addProperty("retrainSeconds", retrain.get("seconds").getAsDouble());
+        o.addProperty("othersTestAccuracyGap", record.get("othersTestAccuracy").getAsDouble()
+                - retrain.get("othersTestAccuracy").getAsDouble());
+        return o;
+    }
+
+    /**
      * The record as the results file keeps it: without the full evaluation and selection (they stay
-     * in the cache), a base model's routing without its tables, every fractional number rounded to 4
-     * decimals.
+     * in the cache), a base model's routing as its summary (MI share, dead experts, mean collateral
+     * and k80, per layer and overall; no tables, shares or per-class arrays), no per-class
+     * accuracies; every fractional number rounded to 4 decimals. The relearning curves stay.
      *
      * @param record a record
      * @return a new, smaller object
@@ -175,14 +262,32 @@ final class Records {
         JsonObject slim = record.deepCopy();
         slim.remove("evaluation");
         slim.remove("selection");
+        slim.remove("perClassTestAccuracy");
         if (slim.has("routing")) {
             JsonObject routing = slim.getAsJsonObject("routing");
             slim.add("miShare", routing.get("miShare"));
             slim.add("deadExperts", routing.get("deadExperts"));
+            routing.remove("collateralPerClass");
             for (String k : routing.keySet()) {
                 if (routing.get(k).isJsonObject()) {
-                    routing.getAsJsonObject(k).remove("table");
+                    JsonObject layer = routing.getAsJsonObject(k);
+                    layer.remove("table");
+                    layer.remove("shares");
+                    if (layer.has("k80")) {
+                        double sum = 0;
+                        for (JsonElement v : layer.getAsJsonArray("k80")) {
+                            sum += v.getAsDouble();
+                        }
+                        layer.addProperty("meanK80", sum / Math.max(1, layer.getAsJsonArray("k80").size()));
+                        layer.remove("k80");
+                    }
                 }
+            }
+        }
+        for (String part : new String[] {"first", "second"}) { // sequential records
+            if (slim.has(part) && slim.get(part).isJsonObject()) {
+                slim.getAsJsonObject(part).remove("evaluation");
+                slim.getAsJsonObject(part).remove("selection");
             }
         }
         return rounded(slim).getAsJsonObject();

@@ -181,6 +181,22 @@ class LetheCliTest {
                 .containsEntry(SavedModels.TRAIN_LIMIT, "32");
     }
 
+    @Test
+    void train_isolatedRecipe_getsOneExpertPerClassTopOneAndASharedExpert_andRoutesByClass() throws Exception {
+        Path out = tmp.resolve("isolated");
+        Run r = run("train", "--data", data.toString(), "--recipe", "isolated", "--widths", "4,8,8", "--epochs", "1",
+                "--limit", "64", "--out", out.toString());
+        assertThat(r.code).as(r.err).isZero();
+        assertThat(r.err).contains("10 experts + a shared expert, top-1");
+        try (TrainedModel m = TrainedModel.load(out)) {
+            assertThat(m.config().numExperts()).isEqualTo(10);
+            assertThat(m.config().topK()).isEqualTo(1);
+            assertThat(m.config().sharedExpert()).isTrue();
+            assertThat(m.recipe().orElseThrow().classRouting()).isTrue();
+            assertThat(m.recipe().orElseThrow().name()).isEqualTo("isolated");
+        }
+    }
+
     // ---- defect 4: invalid values are usage errors (exit 2), checked before the data is read
 
     @ParameterizedTest(name = "{0}")
@@ -205,6 +221,15 @@ class LetheCliTest {
         "protocol --unlearn-epochs 0                      | --unlearn-epochs (0) must be >= 1",
         "train --layout wide --epochs 1                   | 'wide' is not a valid layout; choose one of [resnet, fast]",
         "train --recipe fast --epochs 1                   | warmupEpochs (2.3) must be in [0, epochs (1)]",
+        "train --recipe isolated --experts 8 --epochs 1    | recipe 'isolated' needs one expert per class, top-1 routing and a shared expert: pass --experts 10 --top-k 1 --shared-expert, or leave those options out (given: --experts 8)",
+        "protocol --recipes plain,fast-isolated --top-k 2  | recipe 'fast-isolated' needs one expert per class, top-1 routing and a shared expert: pass --experts 10 --top-k 1 --shared-expert, or leave those options out (given: --top-k 2)",
+        "train --recipe exact --epochs 1                  | --recipe exact is a configuration of `lethe protocol --recipes exact`",
+        "protocol --recipes exact --classes 0,1,2,3,4,5,6,7,8,9 | an exact configuration needs at least one public class",
+        "protocol --recipes exact --classes 3 --public-classes 3,4 | --public-classes 3,4 includes 3 of --classes or --sequential",
+        "protocol --sequential 3                          | --sequential needs two different classes A,B",
+        "protocol --exact-epochs 1,2                      | --exact-epochs needs 3 comma-separated epochs",
+        "protocol --tune-class 10                         | --tune-class: class id 10 must be in [0, 10)",
+        "protocol --recipes plain --single-seed fast      | --single-seed names fast, not in --recipes plain",
     })
     void invalidValue_exitsWith2BeforeReadingTheData(String command, String message) throws Exception {
         // the data does not exist: a check made after reading it would fail with exit code 1 instead
@@ -553,19 +578,30 @@ class LetheCliTest {
     }
 
     @Test
-    void protocol_tunesOnValidation_runsTheMethods_andResumesFromItsCache() throws Exception {
+    void protocol_tunesEveryMethodOnValidation_runsTheMethods_andResumesFromItsCache() throws Exception {
         Path docs = tmp.resolve("protocol-docs");
         String[] args = {"protocol", "--data", data.toString(), "--limit", "90", "--epochs", "1", "--widths", "4,8,8",
             "--experts", "4", "--recipes", "forget-ready", "--classes", "3", "--seeds", "0", "--methods",
-            "ours-router,head-only,fine-tune,fine-tune-ours", "--retain-sample", "20", "--mia-per-side", "10", "--relearn-steps", "0,2,4",
-            "--tune", "--cache", tmp.resolve("protocol-cache").toString(), "--docs", docs.toString()};
+            "ours-router,head-only,fine-tune,fine-tune-ours,gradient-ascent", "--retain-sample", "20", "--mia-per-side", "10",
+            "--relearn-steps", "0,2,4", "--tune", "--tune-class", "3", "--cache", tmp.resolve("protocol-cache").toString(),
+            "--docs", docs.toString()};
         Run first = run(args);
         assertThat(first.code).as(first.err).isZero();
         assertThat(first.err).contains("training the forget-ready base model").contains("Retrain oracle without class 3 (cat)")
-                .contains("sweep: chose");
+                .contains("sweep of expert-targeted: chose").contains("sweep of fine-tune: chose")
+                .contains("sweep of gradient-ascent: chose");
         JsonObject json = JsonParser.parseString(Files.readString(docs.resolve("results/cifar10-classwise.json"))).getAsJsonObject();
-        String chosen = json.get("chosenSettings").getAsString();
-        assertThat(json.getAsJsonArray("validationSweep")).hasSize(11); // every candidate of the grid, scored once
+        // every tuned method's grid, scored once, the same number of candidates each (issue 12)
+        java.util.Map<String, Integer> perMethod = new java.util.TreeMap<>();
+        json.getAsJsonArray("validationSweep").forEach(e -> perMethod.merge(e.getAsJsonObject().get("method").getAsString(), 1,
+                Integer::sum));
+        assertThat(perMethod).containsOnlyKeys("expert-targeted", "fine-tune", "gradient-ascent")
+                .allSatisfy((m, n) -> assertThat(n).as(m).isEqualTo(dev.lethe.eval.tuning.MethodGrids.SIZE));
+        assertThat(json.get("tuningClass").getAsInt()).isEqualTo(3);
+        JsonObject chosenSettings = json.getAsJsonObject("chosenSettings").getAsJsonObject("forget-ready");
+        String chosen = chosenSettings.get("expert-targeted").getAsString();
+        assertThat(chosen).startsWith("EXPERT_TARGETED lr ");
+        assertThat(chosenSettings.get("fine-tune").getAsString()).startsWith("FINE_TUNE lr ");
         // one record per method, even when two methods resolve to the same settings and share a run
         List<String> methods = new ArrayList<>();
         json.getAsJsonArray("records").forEach(e -> {
@@ -573,9 +609,13 @@ class LetheCliTest {
                 methods.add(e.getAsJsonObject().get("method").getAsString());
             }
         });
-        assertThat(methods).containsExactly("retrain", "ours-router", "head-only", "fine-tune", "fine-tune-ours");
+        assertThat(methods).containsExactly("retrain", "ours-router", "head-only", "fine-tune", "fine-tune-ours",
+                "gradient-ascent");
         assertThat(record(json, "fine-tune-ours").get("settings").getAsString()).isEqualTo(chosen);
-        assertThat(record(json, "fine-tune").has("settings")).isFalse();
+        assertThat(record(json, "fine-tune").get("settings").getAsString())
+                .isEqualTo(chosenSettings.get("fine-tune").getAsString());
+        assertThat(record(json, "gradient-ascent").get("settings").getAsString())
+                .isEqualTo(chosenSettings.get("gradient-ascent").getAsString());
         assertThat(json.get("data").getAsString()).contains("data sha256=" + CifarSplits.sha256(data));
         JsonObject ours = record(json, "ours-router");
         JsonObject retrain = record(json, "retrain");
@@ -588,6 +628,10 @@ class LetheCliTest {
         assertThat(retrain.get("forgetClass").getAsInt()).isEqualTo(ours.get("forgetClass").getAsInt()).isEqualTo(3);
         assertThat(ours.get("avgGap").getAsDouble()).isCloseTo(meanGap(ours, retrain), within(1e-3)); // records round to 4 decimals
         assertThat(ours.get("retrainSeconds").getAsDouble()).isEqualTo(retrain.get("seconds").getAsDouble());
+        assertThat(ours.getAsJsonObject("vsRetrain").get("taGap").getAsDouble())
+                .isCloseTo(ours.get("ta").getAsDouble() - retrain.get("ta").getAsDouble(), within(1e-3));
+        assertThat(ours.get("weightDistance").getAsDouble()).isPositive();
+        assertThat(ours.get("parametersChangedFraction").getAsDouble()).isBetween(0.0, 1.0);
 
         // every record, Retrain included, carries the attacker-grade measures of the library's evaluator
         for (JsonObject r : List.of(ours, retrain, headOnly)) {
@@ -617,6 +661,10 @@ class LetheCliTest {
                 JsonObject vs = r.getAsJsonObject("vsRetrain").getAsJsonObject("relearning").getAsJsonObject(mode);
                 assertThat(vs.get("forgetArea").getAsDouble()).as(m + " " + mode).isCloseTo(area, within(1e-2));
                 assertThat(vs.get("meanForgetGap").getAsDouble()).as(m + " " + mode).isCloseTo(area / 4, within(1e-2));
+                JsonArray gaps = vs.getAsJsonArray("forgetGaps");
+                assertThat(gaps).as(m + " " + mode).hasSize(3);
+                assertThat(gaps.get(2).getAsJsonObject().get("gap").getAsDouble()).as(m + " " + mode)
+                        .isCloseTo(mine.get(2).getAsDouble() - theirs.get(2).getAsDouble(), within(1e-3));
             }
             JsonObject gaps = r.getAsJsonObject("vsRetrain").getAsJsonObject("probeGaps");
             assertThat(gaps.keySet()).as(m).containsExactlyElementsOf(layers);
@@ -646,15 +694,23 @@ class LetheCliTest {
             assertThat(base.recipe().orElseThrow().augments()).isTrue();
         }
         String md = Files.readString(docs.resolve("RESULTS.md"));
-        assertThat(md).contains("## Settings of the expert-targeted method").contains(chosen + " (chosen)")
+        assertThat(md).contains("## Settings of every method").contains("| expert-targeted | " + chosen + " **(chosen)** |")
+                .contains("## The tuning class, 3 (cat): reported apart, not evidence")
                 .contains("| retrain | all | retrain | 1 |").contains("| ours-router | experts-and-router | suppress | 1 |")
-                .contains("| head-only | head-only | suppress | 1 |").contains("few-shot @4 | few-shot Δ | retain-only @4");
+                .contains("| head-only | head-only | suppress | 1 |")
+                .contains("few-shot @4 | few-shot area | retain-only @4 | retain-only area | Avg.Gap");
+        // the tuning class is not evidence: the recipe's own table has no row, and no target line is drawn from it
+        String recipeSection = md.substring(md.indexOf("## Class-wise forgetting, forget-ready recipe"),
+                md.indexOf("## The tuning class"));
+        assertThat(recipeSection).doesNotContain("| ours-router |").doesNotContain("Targets (issues 12 and 14")
+                .doesNotContain("Charts:");
 
         // a rerun trains and unlearns nothing and writes the same records
         Run second = run(args);
         assertThat(second.code).as(second.err).isZero();
         assertThat(second.err).doesNotContain("training the").doesNotContain("Retrain oracle")
-                .doesNotContain(" on class 3 (cat), seed 0 ...").doesNotContain("sweep: focus").contains("sweep: chose " + chosen);
+                .doesNotContain(" on class 3 (cat), forget-ready seed 0 ...").doesNotContain("sweep: EXPERT_TARGETED")
+                .contains("sweep of expert-targeted: chose " + chosen);
         JsonObject again = JsonParser.parseString(Files.readString(docs.resolve("results/cifar10-classwise.json"))).getAsJsonObject();
         assertThat(again.get("records")).isEqualTo(json.get("records"));
         assertThat(again.get("validationSweep")).isEqualTo(json.get("validationSweep"));
