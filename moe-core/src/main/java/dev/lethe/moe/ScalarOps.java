@@ -13,7 +13,10 @@ import ai.djl.ndarray.NDArray;
  * 20 trials. These methods put the number in an array of {@code x}'s manager instead, which lives
  * until that manager closes (for a training step: after the backward pass). Use them wherever a
  * gradient flows through {@code x}; ops whose backward does not read the number ({@code add},
- * {@code sub}) and arrays without gradient are not affected.
+ * {@code sub}) and arrays without gradient are not affected. {@code maximum(Number)}, {@code
+ * minimum(Number)} and {@code clip(Number, Number)} wrap their number the same way and their
+ * backward compares against it: on an autograd path, compare with an array of {@code x}'s manager
+ * ({@code x.maximum(x.getManager().create(v))}) or use {@code relu}.
  */
 public final class ScalarOps {
 

@@ -73,6 +73,8 @@ final class UnlearningRun {
 
         long start = System.nanoTime();
         Map<String, String> hashesBefore = AuditRecord.hashes(model.getBlock());
+        // read before the run: an in-place run (EXACT re-derives tensors in the caller's model) rewrites it
+        Optional<ProvenanceLedger> ledgerBefore = ProvenanceLedger.of(model);
         UnlearningOutcome outcome;
         DataIdentity identity;
         List<Integer> allForgotten;
@@ -91,7 +93,6 @@ final class UnlearningRun {
         double seconds = (System.nanoTime() - start) / 1e9;
         Model after = outcome.model();
         after.setProperty(Unlearner.FORGOTTEN_PROPERTY, join(allForgotten));
-        Optional<ProvenanceLedger> ledgerBefore = ProvenanceLedger.of(model);
         Map<String, String> hashesAfter = AuditRecord.hashes(after.getBlock());
         recordUntracedEdit(ledgerBefore, after, hashesBefore, hashesAfter, data, forgetClass, forgotten, settings);
         ProvenanceReport provenance = ProvenanceReport.of(forgetClass, ledgerBefore, ProvenanceLedger.of(after));

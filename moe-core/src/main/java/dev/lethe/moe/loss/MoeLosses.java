@@ -35,13 +35,14 @@ public final class MoeLosses {
         NDArray probabilities = requireViews(routing).probabilities();
         int[] counts = routing.expertCounts();
         float total = (float) routing.batchSize() * routing.topK();
-        float[] fractions = new float[counts.length];
+        // E * f_i on the host: the factor must not be a Java number on the autograd path (see ScalarOps)
+        float[] scaledFractions = new float[counts.length];
         for (int i = 0; i < counts.length; i++) {
-            fractions[i] = counts[i] / total;
+            scaledFractions[i] = routing.numExperts() * (counts[i] / total);
         }
         NDManager manager = probabilities.getManager();
         NDArray meanProbability = probabilities.mean(new int[] {0});
-        return meanProbability.mul(manager.create(fractions)).sum().mul(routing.numExperts());
+        return meanProbability.mul(manager.create(scaledFractions)).sum();
     }
 
     /**

@@ -139,7 +139,13 @@ public final class MoeTrainingLoss extends Loss {
         values.put("task", taskValue);
         values.put("balance", lb.getFloat());
         values.put("zLoss", z.getFloat());
-        total = total.add(ScalarOps.mul(lb, balance)).add(ScalarOps.mul(z, zLoss));
+        // a term of weight 0 stays out of the graph: its value is reported, it sends no gradient
+        if (balance > 0f) {
+            total = total.add(ScalarOps.mul(lb, balance));
+        }
+        if (zLoss > 0f) {
+            total = total.add(ScalarOps.mul(z, zLoss));
+        }
         if (mi != null) {
             mi = ScalarOps.div(mi, n);
             values.put("mutualInformation", mi.getFloat());

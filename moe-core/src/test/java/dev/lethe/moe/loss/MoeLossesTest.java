@@ -75,6 +75,36 @@ class MoeLossesTest {
     }
 
     @Test
+    void loadBalancing_gradientSurvivesGarbageCollections() {
+        // d/dlogits of E * sum_i f_i * mean_b p_bi with f = [1, 0], E = 2: the gradient of p_b0
+        // w.r.t. logit_b0 is p0 * p1, so dL/dlogit_b0 = E * f0 / B * p0 p1 = p0 p1 and the row sums to 0
+        for (int trial = 0; trial < 5; trial++) {
+            NDArray logits = manager.create(new float[][] {{0.5f, -0.5f}, {0f, 1f}});
+            logits.setRequiresGradient(true);
+            try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+                NDArray p = logits.softmax(1);
+                Routing r =
+                        new Routing(2, 1, true, new long[] {0, 0}, new float[] {1f, 1f}, logits, p,
+                                manager.ones(new Shape(2, 1)));
+                NDArray loss = MoeLosses.loadBalancing(r);
+                byte[][] junk = new byte[64][];
+                for (int i = 0; i < junk.length; i++) {
+                    junk[i] = new byte[1 << 20];
+                }
+                System.gc();
+                System.gc();
+                collector.backward(loss);
+            }
+            float[] g = logits.getGradient().toFloatArray();
+            float[] p = logits.stopGradient().softmax(1).toFloatArray();
+            assertThat(g[0]).isCloseTo(p[0] * p[1], offset(1e-6f));
+            assertThat(g[1]).isCloseTo(-p[0] * p[1], offset(1e-6f));
+            assertThat(g[2]).isCloseTo(p[2] * p[3], offset(1e-6f));
+            assertThat(g[3]).isCloseTo(-p[2] * p[3], offset(1e-6f));
+        }
+    }
+
+    @Test
     void zLoss_handComputed() {
         Routing r = routing(new float[][] {{1, 2}, {0, 0}}, new long[] {1, 0}, 1);
         assertThat(MoeLosses.zLoss(r).getFloat()).isCloseTo(2.9158163f, offset(1e-5f));

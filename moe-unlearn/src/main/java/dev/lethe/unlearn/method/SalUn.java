@@ -205,7 +205,14 @@ public final class SalUn extends EditingMethod {
         Map<String, float[]> out = new LinkedHashMap<>();
         for (String name : names) {
             NDArray array = parameters.get(name).getArray();
-            float[] g = array.hasGradient() ? array.getGradient().toFloatArray() : new float[Math.toIntExact(array.size())];
+            float[] g;
+            if (array.hasGradient()) {
+                try (NDArray gradient = array.getGradient()) {
+                    g = gradient.toFloatArray();
+                }
+            } else {
+                g = new float[Math.toIntExact(array.size())];
+            }
             for (int i = 0; i < g.length; i++) {
                 g[i] = Math.abs(g[i]);
             }
@@ -219,7 +226,9 @@ public final class SalUn extends EditingMethod {
         for (String name : names) {
             NDArray array = parameters.get(name).getArray();
             if (array.hasGradient()) {
-                array.getGradient().muli(0);
+                try (NDArray gradient = array.getGradient()) {
+                    gradient.muli(0);
+                }
             }
         }
     }

@@ -175,7 +175,10 @@ public final class ForgettingLoop {
                 gc.backward(loss);
             }
             for (Map.Entry<Parameter, NDArray> m : masks.entrySet()) {
-                m.getKey().getArray().getGradient().muli(m.getValue());
+                // getGradient() hands out a new handle in the parameter's long-lived manager: close it
+                try (NDArray gradient = m.getKey().getArray().getGradient()) {
+                    gradient.muli(m.getValue());
+                }
             }
             trainer.step();
             Device device = predictions.head().getDevice();

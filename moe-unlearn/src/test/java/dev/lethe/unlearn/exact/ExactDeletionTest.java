@@ -118,6 +118,23 @@ class ExactDeletionTest {
     }
 
     @Test
+    void exact_inPlace_reportsWhatTheClassTouchedBeforeTheRun() throws Exception {
+        try (Model copy = Models.copy(model)) {
+            UnlearningResult result =
+                    Unlearner.forClass(3).from(copy).using(train).method(Method.EXACT).optInPlace(true).retrain();
+            assertThat(result.model()).isSameAs(copy);
+            ProvenanceReport report = result.provenance().orElseThrow();
+            // the report is read from the ledger as it was before the deletion rewrote it in the model
+            assertThat(report.touched()).anyMatch(t -> t.contains("expert3")).contains("02head_01Linear_weight");
+            assertThat(report.rederived()).containsAll(report.touched());
+            assertThat(report.remaining()).isEmpty();
+            assertThat(report.isErased()).isTrue();
+            assertThat(ProvenanceLedger.of(copy).orElseThrow().influencedBy(3)).isEmpty();
+            assertThat(AuditRecord.fromJson(result.audit().toJson()).provenance()).contains(report);
+        }
+    }
+
+    @Test
     void exact_publicClass_refusesNamingTheTrunk() {
         assertThatThrownBy(() -> Unlearner.forClass(0).from(model).using(train).method(Method.EXACT).retrain())
                 .isInstanceOf(IllegalStateException.class)
