@@ -13,7 +13,9 @@ import picocli.CommandLine.TypeConversionException;
  * protocol}): {@code --layout}, {@code --widths}, {@code --experts}, {@code --top-k}, {@code
  * --moe-stages}, {@code --logit-scale}, {@code --shared-expert}. Every default is the library's
  * ({@link MoeResNet.Config#builder()}), except the widths, which a command may choose ({@link
- * #ArchitectureOptions(int...)}); {@code --help} shows them.
+ * #ArchitectureOptions(int...)}); {@code --help} shows them. With {@code --layout fast}, the widths,
+ * MoE stages and logit scale left out are the library's fast layout ({@link
+ * MoeResNet.Config.BaseBuilder#optFastLayout()}: 64,256,256, stage 3, 0.125).
  *
  * <p>A recipe may need a particular architecture ({@link Recipes#needs}: the class-assigned
  * recipes need one expert per class, top-1 routing and a shared expert). {@link #config(int, long,
@@ -32,8 +34,10 @@ public final class ArchitectureOptions {
     private String layout = Converters.cliName(LIBRARY.style());
 
     @Option(names = "--widths", paramLabel = "W1,W2,W3", converter = Converters.IntListConverter.class,
-            description = "Channels of the three stages (default: ${DEFAULT-VALUE}).")
+            description = "Channels of the three stages (default: ${DEFAULT-VALUE}; with --layout fast: 64,256,256).")
     private IntList widths;
+
+    private final IntList defaultWidths;
 
     @Option(names = "--experts", paramLabel = "E", description = "Experts per MoE layer (default: ${DEFAULT-VALUE}).")
     private int experts = LIBRARY.numExperts();
@@ -42,11 +46,13 @@ public final class ArchitectureOptions {
     private int topK = LIBRARY.topK();
 
     @Option(names = "--moe-stages", paramLabel = "S,...", converter = Converters.IntListConverter.class,
-            description = "Stages (1-3) whose blocks are mixtures of experts (default: ${DEFAULT-VALUE}).")
+            description = "Stages (1-3) whose blocks are mixtures of experts (default: ${DEFAULT-VALUE}; with --layout"
+                    + " fast: 3).")
     private IntList moeStages = new IntList(LIBRARY.moeStages());
 
     @Option(names = "--logit-scale", paramLabel = "S",
-            description = "Constant the head's logits are multiplied by (default: ${DEFAULT-VALUE}).")
+            description = "Constant the head's logits are multiplied by (default: ${DEFAULT-VALUE}; with --layout fast:"
+                    + " 0.125).")
     private float logitScale = LIBRARY.logitScale();
 
     @Option(names = "--shared-expert", description = "Give every MoE layer a shared expert beside the routed ones"
@@ -64,7 +70,8 @@ public final class ArchitectureOptions {
      * @param defaultWidths the widths of the three stages when {@code --widths} is not given
      */
     public ArchitectureOptions(int... defaultWidths) {
-        this.widths = new IntList(defaultWidths.clone());
+        this.defaultWidths = new IntList(defaultWidths.clone());
+        this.widths = this.defaultWidths;
     }
 
     /**
@@ -76,6 +83,7 @@ public final class ArchitectureOptions {
      * @throws ParameterException naming the option if a value is invalid (checked by the library)
      */
     public MoeResNet.Config config(int numClasses, long seed) {
+        resolveLayoutDefaults();
         int[] w = widths.values();
         if (w.length != 3) {
             throw new ParameterException(spec.commandLine(),
@@ -132,6 +140,26 @@ public final class ArchitectureOptions {
         return OptionChecks.build(spec, "model options", () -> needs.apply(config));
     }
 
+    /**
+     * With {@code --layout fast}, the widths, MoE stages and logit scale the user left out are the
+     * library's fast layout ({@link MoeResNet.Config.BaseBuilder#optFastLayout()}).
+     */
+    private void resolveLayoutDefaults() {
+        if (!Converters.cliName(MoeResNet.Style.FAST).equalsIgnoreCase(layout == null ? "" : layout.trim())) {
+            return;
+        }
+        MoeResNet.Config fast = MoeResNet.Config.builder().optFastLayout().build();
+        if (!matched("--widths") && widths == defaultWidths) {
+            widths = new IntList(fast.widths());
+        }
+        if (!matched("--moe-stages") && java.util.Arrays.equals(moeStages.values(), LIBRARY.moeStages())) {
+            moeStages = new IntList(fast.moeStages());
+        }
+        if (!matched("--logit-scale") && logitScale == LIBRARY.logitScale()) {
+            logitScale = fast.logitScale();
+        }
+    }
+
     /** Whether the user typed an option (false when the options were not parsed from a command line). */
     private boolean matched(String option) {
         if (spec == null || spec.commandLine() == null || spec.commandLine().getParseResult() == null) {
@@ -147,6 +175,7 @@ public final class ArchitectureOptions {
      *     ({@link #config(int, long, String)})
      */
     public String commandLine() {
+        resolveLayoutDefaults();
         return String.format(Locale.ROOT, "--layout %s --widths %s --experts %d --top-k %d --moe-stages %s --logit-scale %s%s",
                 layout, widths, experts, topK, moeStages, logitScale, sharedExpert ? " --shared-expert" : "");
     }

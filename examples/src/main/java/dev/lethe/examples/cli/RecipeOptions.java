@@ -23,7 +23,7 @@ public final class RecipeOptions {
                     + " --experts C --top-k 1 --shared-expert).")
     private String recipe;
 
-    @Option(names = "--epochs", paramLabel = "N", description = "Training epochs (default: the recipe's).")
+    @Option(names = "--epochs", paramLabel = "N", description = "Training epochs (default: the recipe's; a run shorter than twice the recipe's warm-up warms up over its first half).")
     private Integer epochs;
 
     @Option(names = "--batch-size", paramLabel = "B", description = "Batch size (default: the recipe's).")
@@ -50,9 +50,14 @@ public final class RecipeOptions {
                             + " `lethe train` trains jointly; choose one of %s", recipe, recipe, Recipes.names()));
         }
         return OptionChecks.build(spec, "recipe options", () -> {
-            TrainingRecipe.Builder b = Recipes.parse(recipe).toBuilder().optSeed(seed);
+            TrainingRecipe base = Recipes.parse(recipe);
+            TrainingRecipe.Builder b = base.toBuilder().optSeed(seed);
             if (epochs != null) {
                 b.optEpochs(epochs);
+                if (base.warmupEpochs() > epochs / 2f) {
+                    // a run shorter than the recipe's warm-up warms up over its first half
+                    b.optWarmupEpochs(epochs / 2f);
+                }
             }
             if (batchSize != null) {
                 b.optBatchSize(batchSize);

@@ -581,6 +581,22 @@ public final class MoeResNet extends AbstractBlock implements EmbeddingClassifie
             }
 
             /**
+             * The fast layout with the settings the fast recipe ({@code TrainingRecipe.fast()}) was
+             * measured with: {@link Style#FAST}, widths 64, 256, 256, the MoE in stage 3 and logits
+             * scaled by 1/8 (a peak learning rate of 0.8 diverges without it). Later settings
+             * override these.
+             *
+             * @return this builder
+             */
+            public T optFastLayout() {
+                c.style = Style.FAST;
+                c.widths = new int[] {64, 256, 256};
+                c.moeStages = new int[] {3};
+                c.logitScale = 0.125f;
+                return self();
+            }
+
+            /**
              * @param style the layout; default {@link Style#RESNET}
              * @return this builder
              */
