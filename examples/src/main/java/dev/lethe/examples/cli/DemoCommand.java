@@ -37,8 +37,14 @@ import picocli.CommandLine.Spec;
         })
 final class DemoCommand implements Callable<Integer> {
 
-    /** Demo model: widths 16, 32, 64 (about 53 MFLOPs per image), 8 experts, top-2. */
-    static final int[] WIDTHS = {16, 32, 64};
+    /**
+     * Demo model: the fast layout ({@link MoeResNet.Config.BaseBuilder#optFastLayout()}) at widths
+     * 32, 128, 128, the MoE in stage 3 with 8 experts, top-2.
+     */
+    static final int[] WIDTHS = {32, 128, 128};
+
+    /** Demo epochs: the fast recipe with class-aware routing over all 45,000 training images. */
+    static final int EPOCHS = 3;
 
     @Spec private CommandSpec spec;
 
@@ -51,11 +57,11 @@ final class DemoCommand implements Callable<Integer> {
             description = "Method: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
     private Method method;
 
-    @Option(names = "--epochs", paramLabel = "N", defaultValue = "6",
+    @Option(names = "--epochs", paramLabel = "N", defaultValue = "" + EPOCHS,
             description = "Training epochs of the demo model (default: ${DEFAULT-VALUE}).")
     private int epochs;
 
-    @Option(names = "--train-images", paramLabel = "N", defaultValue = "15000",
+    @Option(names = "--train-images", paramLabel = "N", defaultValue = "0",
             description = "Train on the first N images of the 45k training split (default: ${DEFAULT-VALUE};"
                     + " 0 = all).")
     private int trainImages;
@@ -104,22 +110,25 @@ final class DemoCommand implements Callable<Integer> {
         if (out != null) {
             output.check("--out", out, SavedModels.nested(out), models.root());
         }
-        TrainingRecipe recipe = TrainingRecipe.forgetReady().toBuilder().optEpochs(epochs).optSeed(seed).build();
+        TrainingRecipe base = Recipes.fastForgetReady();
+        TrainingRecipe recipe = Recipes.withEpochs(base.toBuilder(), base, epochs).optSeed(seed).build();
         Path archive = CifarSplits.locate(data, CifarVariant.CIFAR10, download, RuntimeOptions.home());
         CifarSplits.Source source = CifarSplits.load(archive, CifarVariant.CIFAR10);
         DataOptions.checkLimit(spec, "--train-images", trainImages, source.data());
         CifarSplits splits = CifarSplits.of(source, 0, trainImages);
         log.printf(Locale.ROOT, "data: %s from %s%n", splits, archive);
         int classId = OptionChecks.classId(spec, splits, forgetClass);
-        MoeResNet.Config config = MoeResNet.Config.builder().optWidths(WIDTHS[0], WIDTHS[1], WIDTHS[2]).optNumExperts(8)
+        MoeResNet.Config config = MoeResNet.Config.builder().optFastLayout().optWidths(WIDTHS[0], WIDTHS[1], WIDTHS[2])
+                .optNumExperts(8)
                 .optTopK(2).optNumClasses(splits.numClasses()).optSeed(seed).build();
         String key = ModelCache.key(splits, config, recipe);
         if (fresh && models.contains(key)) {
             com.google.common.io.MoreFiles.deleteRecursively(models.directory(key),
                     com.google.common.io.RecursiveDeleteOption.ALLOW_INSECURE);
         }
-        log.printf(Locale.ROOT, "model: MoE ResNet widths 16,32,64, 8 experts, top-2, %.0f MFLOPs/image; recipe %s,"
-                + " %d epochs; %d libtorch thread(s)%n", config.flopsPerImage() / 1e6, recipe.name(), epochs,
+        log.printf(Locale.ROOT, "model: MoE CNN, fast layout, widths %s, 8 experts, top-2 in stage 3, %.0f MFLOPs/image;"
+                + " recipe %s (class-aware routing), %d epochs; %d libtorch thread(s)%n",
+                java.util.Arrays.toString(WIDTHS), config.flopsPerImage() / 1e6, recipe.name(), epochs,
                 RuntimeOptions.effectiveThreads());
         try (TrainedModel original = models.getOrTrain(splits, config, recipe,
                 TrainingProgress.console(log, System.console() != null), log)) {

@@ -53,11 +53,7 @@ public final class RecipeOptions {
             TrainingRecipe base = Recipes.parse(recipe);
             TrainingRecipe.Builder b = base.toBuilder().optSeed(seed);
             if (epochs != null) {
-                b.optEpochs(epochs);
-                if (base.warmupEpochs() > epochs / 2f) {
-                    // a run shorter than the recipe's warm-up warms up over its first half
-                    b.optWarmupEpochs(epochs / 2f);
-                }
+                Recipes.withEpochs(b, base, epochs);
             }
             if (batchSize != null) {
                 b.optBatchSize(batchSize);

@@ -145,6 +145,21 @@ public final class Recipes {
     }
 
     /**
+     * @param builder a recipe's builder
+     * @param base the recipe it was made from
+     * @param epochs the epochs to train
+     * @return the builder with {@code epochs}; a run shorter than twice the recipe's warm-up warms up
+     *     over its first half (the fast recipe's 2.3-epoch warm-up does not fit a 3-epoch run)
+     */
+    static TrainingRecipe.Builder withEpochs(TrainingRecipe.Builder builder, TrainingRecipe base, int epochs) {
+        builder.optEpochs(epochs);
+        if (base.warmupEpochs() > epochs / 2f) {
+            builder.optWarmupEpochs(epochs / 2f);
+        }
+        return builder;
+    }
+
+    /**
      * @return the fast recipe with the class-aware routing of {@link TrainingRecipe#forgetReady()}
      *     (its mutual-information weight and temperature)
      */

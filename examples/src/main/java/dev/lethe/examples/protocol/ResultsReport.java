@@ -243,6 +243,7 @@ final class ResultsReport {
             }
         }
         sequential(sb);
+        PublishedAnchors.section(sb);
         Path reading = docs.resolve("results/reading.md");
         if (Files.isRegularFile(reading)) {
             sb.append('\n').append(Files.readString(reading, StandardCharsets.UTF_8));

@@ -177,6 +177,20 @@ class ResultsReportTest {
     }
 
     @Test
+    void anchors_transcribedRowsAgreeWithTheirPublishedGap_andAreInTheReport() throws Exception {
+        PublishedAnchors.Row retrain = PublishedAnchors.JIA_2023_CLASSWISE.get(0);
+        assertThat(retrain.method()).isEqualTo("Retrain");
+        // a mistyped digit shows: the paper's Avg.Gap is the mean |Δ| of its own four numbers
+        for (PublishedAnchors.Row r : PublishedAnchors.JIA_2023_CLASSWISE) {
+            assertThat(r.gapTo(retrain)).as(r.method()).isCloseTo(r.avgGap(), org.assertj.core.data.Offset.offset(0.011));
+        }
+        String md = report().markdown();
+        assertThat(md).contains("## Beside the published class-wise anchors")
+                .contains("| FT | 22.53 | 75.00 | 99.87 | 94.31 | 25.78 | 2.52 | 5.8 % |")
+                .contains("What is not: the model");
+    }
+
+    @Test
     void write_chartsAreDecodablePngsOfTheirKindsSize_andTheJsonIsCompact() throws Exception {
         ResultsReport report = report();
         report.write(true);
