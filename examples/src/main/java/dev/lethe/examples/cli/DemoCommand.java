@@ -22,7 +22,7 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code lethe demo}: the whole story on real CIFAR-10 in minutes on a laptop CPU. Trains a small
- * MoE ResNet with class-aware routing (or reuses the cached one), makes it forget a class with the
+ * MoE CNN (the fast layout and recipe) with class-aware routing (or reuses the cached one), makes it forget a class with the
  * expert-targeted method, prints the before / after table and writes the report.
  */
 @Command(
@@ -30,9 +30,10 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         sortOptions = false,
         description = {
-            "Train a small MoE ResNet on CIFAR-10 (or reuse the cached one), forget one class by retraining only"
+            "Train a small MoE CNN on CIFAR-10 (or reuse the cached one), forget one class by retraining only"
                     + " its experts, print the metrics before and after and write a report with charts.",
-            "Budget: about 10 minutes on 2 CPU cores from scratch, about 2 minutes with the cached model."
+            "Budget: measured 7 min 39 s on 2 idle CPU cores from scratch (a model of 80.8 % test accuracy; 13.6 min"
+                    + " on one core), about 2 minutes with the cached model."
                     + " Evaluation uses samples (RA on 5,000 retain images, MIA SVM on 2,000 + 2,000) for speed."
         })
 final class DemoCommand implements Callable<Integer> {

@@ -29,7 +29,7 @@ public final class RuntimeOptions {
     @Option(
             names = "--threads",
             paramLabel = "N",
-            description = "libtorch threads (default: $LETHE_THREADS, else the cores the load average leaves idle,"
+            description = "libtorch threads (default: $LETHE_THREADS, else the cores other processes leave idle,"
                     + " at least 1: two OpenMP threads on a busy 2-core machine run several times slower than one).")
     private Integer threads;
 
@@ -66,20 +66,53 @@ public final class RuntimeOptions {
     }
 
     /**
-     * The cores other processes leave idle: the number of cores minus the 1-minute load average,
-     * rounded, at least 1 (all cores when the load is unknown). On a shared machine libtorch's
-     * OpenMP threads slow down several-fold when another process holds one of their cores.
+     * The cores other processes leave idle: the number of cores minus the cores busy over the last
+     * half second (from {@code /proc/stat}), rounded, at least 1. Where {@code /proc/stat} cannot be
+     * read, the 1-minute load average stands in for the busy cores (all cores when it is unknown
+     * too). The load average lags by a minute: right after the launcher's own build it counts a
+     * busy core on an idle machine. On a shared machine libtorch's OpenMP threads slow down
+     * several-fold when another process holds one of their cores.
      *
      * @return a thread count, &gt;= 1
      */
     public static int idleCores() {
         int cores = Runtime.getRuntime().availableProcessors();
-        String load = Reports.loadAverage();
-        if (load.equals("unknown")) {
-            return cores;
-        }
-        double busy = Double.parseDouble(load.split(" ")[0]);
+        double busy = busyCoresNow(cores).orElseGet(() -> {
+            String load = Reports.loadAverage();
+            return load.equals("unknown") ? 0 : Double.parseDouble(load.split(" ")[0]);
+        });
         return (int) Math.max(1, Math.min(cores, Math.round(cores - busy)));
+    }
+
+    /** Busy cores over half a second, from the first line of /proc/stat; empty if unreadable. */
+    private static java.util.Optional<Double> busyCoresNow(int cores) {
+        try {
+            long[] a = cpuTimes();
+            Thread.sleep(500);
+            long[] b = cpuTimes();
+            long total = b[0] - a[0];
+            long idle = b[1] - a[1];
+            return total <= 0 ? java.util.Optional.empty() : java.util.Optional.of(cores * (total - idle) / (double) total);
+        } catch (java.io.IOException | RuntimeException e) {
+            return java.util.Optional.empty();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return java.util.Optional.empty();
+        }
+    }
+
+    /** @return {total, idle + iowait} jiffies of all CPUs */
+    private static long[] cpuTimes() throws java.io.IOException {
+        String line = java.nio.file.Files.readAllLines(java.nio.file.Paths.get("/proc/stat")).get(0);
+        String[] f = line.trim().split("\\s+");
+        if (!f[0].equals("cpu") || f.length < 6) {
+            throw new java.io.IOException("unexpected /proc/stat: " + line);
+        }
+        long total = 0;
+        for (int i = 1; i < Math.min(f.length, 9); i++) {   // user nice system idle iowait irq softirq steal
+            total += Long.parseLong(f[i]);
+        }
+        return new long[] {total, Long.parseLong(f[4]) + Long.parseLong(f[5])};
     }
 
     /** @return whether {@code --verbose} was given */
