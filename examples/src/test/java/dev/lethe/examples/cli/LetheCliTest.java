@@ -220,7 +220,7 @@ class LetheCliTest {
         "protocol --relearn-steps 5,2                     | --relearn-steps: steps must be strictly ascending",
         "protocol --unlearn-epochs 0                      | --unlearn-epochs (0) must be >= 1",
         "train --layout wide --epochs 1                   | 'wide' is not a valid layout; choose one of [resnet, fast]",
-        "train --recipe fast --epochs 1                   | warmupEpochs (2.3) must be in [0, epochs (1)]",
+        "train --recipe fast --epochs 1 --batch-size 0    | batchSize (0) must be >= 1",
         "train --recipe isolated --experts 8 --epochs 1    | recipe 'isolated' needs one expert per class, top-1 routing and a shared expert: pass --experts 10 --top-k 1 --shared-expert, or leave those options out (given: --experts 8)",
         "protocol --recipes plain,fast-isolated --top-k 2  | recipe 'fast-isolated' needs one expert per class, top-1 routing and a shared expert: pass --experts 10 --top-k 1 --shared-expert, or leave those options out (given: --top-k 2)",
         "train --recipe exact --epochs 1                  | --recipe exact is a configuration of `lethe protocol --recipes exact`",

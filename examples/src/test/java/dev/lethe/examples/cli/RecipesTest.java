@@ -23,6 +23,22 @@ class RecipesTest {
     }
 
     @Test
+    void withEpochs_shortRunWarmsUpOverItsFirstHalf_longRunKeepsTheRecipesWarmUp() {
+        TrainingRecipe fast = TrainingRecipe.fast();
+        assertThat(Recipes.withEpochs(fast.toBuilder(), fast, 1).build().warmupEpochs()).isEqualTo(0.5f);
+        assertThat(Recipes.withEpochs(fast.toBuilder(), fast, 3).build().warmupEpochs()).isEqualTo(1.5f);
+        TrainingRecipe eight = Recipes.withEpochs(fast.toBuilder(), fast, 8).build();
+        assertThat(eight.epochs()).isEqualTo(8);
+        assertThat(eight.warmupEpochs()).isEqualTo(fast.warmupEpochs());
+        // the fast layout preset is what the demo and --layout fast build on
+        MoeResNet.Config layout = MoeResNet.Config.builder().optFastLayout().build();
+        assertThat(layout.style()).isEqualTo(MoeResNet.Style.FAST);
+        assertThat(layout.widths()).containsExactly(64, 256, 256);
+        assertThat(layout.moeStages()).containsExactly(3);
+        assertThat(layout.logitScale()).isEqualTo(0.125f);
+    }
+
+    @Test
     void names_trainingRecipesLeaveOutTheExactConfigurations_whichOnlyTheProtocolTakes() {
         assertThat(Recipes.names()).containsExactly("plain", "forget-ready", "fast", "fast-forget-ready", "isolated",
                 "fast-isolated");

@@ -26,7 +26,7 @@ import org.apache.commons.math3.linear.RealMatrix;
  * The filters are computed from data by {@link #fit(NDArray)} and then stay fixed: the weight
  * parameter is named {@code fixedWeight}, never requires a gradient, and is skipped by {@link
  * dev.lethe.moe.MoeBlocks#setTrainable}; only the bias trains. Whitening the input this way is
- * the first ingredient of the fast CIFAR-10 recipes (Coates & Ng 2011 for patch whitening;
+ * the first ingredient of the fast CIFAR-10 recipes (Coates &amp; Ng 2011 for patch whitening;
  * Jordan 2024, "94% on CIFAR-10 in 3.29 seconds on a single GPU", arXiv 2404.00498, for its use
  * as a frozen first layer).
  *

@@ -14,7 +14,7 @@ import java.util.Optional;
 /**
  * The objective of an unlearning step as one DJL composite loss: a {@link ForgettingLoss} plus,
  * optionally, a {@link RouterAnchorLoss} and further terms ({@link #plus}, e.g. the trunk edit's
- * {@link FeatureCollapseLoss} and {@link WeightDistanceLoss}). Every component reads the named
+ * {@link FeatureErasureLoss} and {@link WeightDistanceLoss}). Every component reads the named
  * entries of the same {@link UnlearningBatch}; the value is their sum, in order ({@code forgetting
  * + anchor + terms}). Immutable.
  */
