@@ -764,8 +764,9 @@ public final class MoeBlock extends AbstractBlock {
     }
 
     /**
-     * Makes every parameter of a block trainable or not, never touching BatchNorm running
-     * statistics (which must not require gradients).
+     * Makes every parameter of a block trainable or not, never touching the {@linkplain
+     * MoeBlocks#isFixed fixed} ones (BatchNorm running statistics, which must not require
+     * gradients, and constants).
      *
      * @param block the block
      * @param trainable true to train
@@ -773,7 +774,7 @@ public final class MoeBlock extends AbstractBlock {
     static void setTrainable(Block block, boolean trainable) {
         for (Pair<String, Parameter> pair : block.getParameters()) {
             Parameter p = pair.getValue();
-            if (isStatistic(p)) {
+            if (MoeBlocks.isFixed(p)) {
                 continue;
             }
             p.freeze(!trainable);

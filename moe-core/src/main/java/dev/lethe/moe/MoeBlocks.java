@@ -3,14 +3,37 @@ package dev.lethe.moe;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.util.Pair;
+import com.google.common.base.Preconditions;
 import com.google.common.collect.ImmutableMap;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
+import java.util.WeakHashMap;
 
 /** Finding and inspecting the {@link MoeBlock}s inside any DJL block tree. */
 public final class MoeBlocks {
 
+    /** Parameters their blocks declared fixed ({@link #markFixed}), held weakly, by identity. */
+    private static final Set<Parameter> MARKED_FIXED = Collections.synchronizedSet(
+            Collections.newSetFromMap(new WeakHashMap<>()));
+
     private MoeBlocks() {}
+
+    /**
+     * Declares a parameter {@linkplain #isFixed fixed}: never trained, left frozen by {@link
+     * #setTrainable}. For a parameter a block creates frozen and must keep frozen whatever later
+     * code unfreezes, e.g. the scale of a BatchNorm built with {@code optScale(false)}, which DJL
+     * creates as a frozen parameter of ones. The block that creates the parameter calls this when
+     * it is built, so every copy and every loaded model of it carries the mark.
+     *
+     * @param parameter the parameter; it is frozen here
+     */
+    public static void markFixed(Parameter parameter) {
+        Preconditions.checkNotNull(parameter, "parameter must not be null");
+        parameter.freeze(true);
+        MARKED_FIXED.add(parameter);
+    }
 
     /**
      * Finds every {@link MoeBlock} in a block tree, in forward (depth-first, child) order.
@@ -91,14 +114,16 @@ public final class MoeBlocks {
     }
 
     /**
-     * Whether a parameter is never trained: a BatchNorm running statistic, or a constant computed
+     * Whether a parameter is never trained: a BatchNorm running statistic, a constant computed
      * from data, which by convention has a name starting with {@code fixed} (e.g. the filters of
-     * {@link dev.lethe.moe.model.PatchWhitening}).
+     * {@link dev.lethe.moe.model.PatchWhitening}), or a parameter its block {@linkplain #markFixed
+     * marked} fixed (the scale of the fast layout's BatchNorms).
      *
      * @param parameter a parameter
      * @return true if no optimizer may change it
      */
     public static boolean isFixed(Parameter parameter) {
-        return MoeBlock.isStatistic(parameter) || parameter.getName().startsWith("fixed");
+        return MoeBlock.isStatistic(parameter) || parameter.getName().startsWith("fixed")
+                || MARKED_FIXED.contains(parameter);
     }
 }

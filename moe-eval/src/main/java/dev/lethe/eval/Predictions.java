@@ -110,6 +110,26 @@ public final class Predictions {
     }
 
     /**
+     * Runs a model over every item of the data and of its mirror image in inference mode and
+     * averages the two softmax outputs (test-time flip averaging): what {@link
+     * dev.lethe.moe.train.TrainingRecipe#fast()}'s published test accuracy adds to the single view
+     * of {@link #all}. The probabilities of the result are the averaged ones; nothing else is kept.
+     *
+     * <p>A view of the model for reporting its accuracy; the unlearning metrics read {@link #all}
+     * (one view), as the literature's tables do.
+     *
+     * @param model the model
+     * @param data the items and their labels, not empty
+     * @param batchSize images per forward pass (e.g. 256)
+     * @return the flip-averaged predictions of items 0 … n − 1
+     * @throws IOException if the data cannot be read
+     */
+    public static Predictions flipAveraged(Model model, LabeledData data, int batchSize) throws IOException {
+        Preconditions.checkNotNull(data, "data must not be null");
+        return compute(model, data, IntStream.range(0, data.size()).toArray(), batchSize, Capture.OUTPUTS, true);
+    }
+
+    /**
      * Runs a model over some items in inference mode.
      *
      * @param model the model; its block maps (B, 3, H, W) images to (B, numClasses) logits with
@@ -125,6 +145,12 @@ public final class Predictions {
      */
     public static Predictions compute(
             Model model, LabeledData data, int[] indices, int batchSize, Capture capture)
+            throws IOException {
+        return compute(model, data, indices, batchSize, capture, false);
+    }
+
+    private static Predictions compute(
+            Model model, LabeledData data, int[] indices, int batchSize, Capture capture, boolean flipAverage)
             throws IOException {
         Preconditions.checkNotNull(model, "model must not be null");
         Preconditions.checkNotNull(data, "data must not be null");
@@ -198,7 +224,12 @@ public final class Predictions {
                         "the model outputs %s logits but the data has %s classes",
                         k,
                         data.numClasses());
-                float[] p = l.toType(DataType.FLOAT32, false).softmax(-1).toFloatArray();
+                NDArray probs = l.toType(DataType.FLOAT32, false).softmax(-1);
+                if (flipAverage) {
+                    NDArray mirrored = block.forward(parameters, new NDList(x.flip(3)), false).head();
+                    probs = probs.add(mirrored.toType(DataType.FLOAT32, false).softmax(-1)).div(2f);
+                }
+                float[] p = probs.toFloatArray();
                 for (int i = 0; i < chunk.length; i++) {
                     int row = start + i;
                     float[] pi = Arrays.copyOfRange(p, i * k, (i + 1) * k);

@@ -6,14 +6,18 @@ import static org.assertj.core.api.Assertions.within;
 
 import ai.djl.Model;
 import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Blocks;
 import ai.djl.nn.SequentialBlock;
 import ai.djl.nn.core.Linear;
+import ai.djl.training.dataset.ArrayDataset;
+import ai.djl.training.dataset.Batch;
 import dev.lethe.moe.model.MoeResNet;
 import dev.lethe.unlearn.data.LabeledData;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
 class PredictionsTest {
@@ -56,6 +60,36 @@ class PredictionsTest {
             assertThat(embeddings[3]).containsExactly(embeddings[4]);
             assertThat(probabilities[3]).containsExactly(probabilities[4]);
             assertThat(p.toString()).contains("items=7", "embeddings=(7, 8)");
+        }
+    }
+
+    @Test
+    void flipAveraged_isTheMeanOfTheImageAndItsMirror() throws Exception {
+        try (Model model = tinyMoe(); NDManager m = NDManager.newBaseManager()) {
+            LabeledData data = TintedImages.make(m, 12, 4);
+            Batch all = data.batch(m, IntStream.range(0, 12).toArray());
+            NDArray images = all.getData().head();
+            int[] labels = IntStream.range(0, 12).map(data::label).toArray();
+            ArrayDataset mirroredSet = new ArrayDataset.Builder().setData(images.flip(3))
+                    .optLabels(all.getLabels().head()).setSampling(4, false).build();
+            LabeledData mirrored = LabeledData.of(mirroredSet, labels, TintedImages.NAMES);
+
+            float[][] plain = Predictions.all(model, data, 5).probabilities();
+            float[][] flipped = Predictions.all(model, mirrored, 5).probabilities();
+            Predictions averaged = Predictions.flipAveraged(model, data, 5);
+
+            float[][] p = averaged.probabilities();
+            assertThat(averaged.labels()).containsExactly(labels);
+            assertThat(averaged.hasEmbeddings()).isFalse();
+            boolean viewsDiffer = false;
+            for (int i = 0; i < 12; i++) {
+                for (int c = 0; c < 3; c++) {
+                    assertThat(p[i][c]).isCloseTo((plain[i][c] + flipped[i][c]) / 2, within(1e-5f));
+                    viewsDiffer |= Math.abs(plain[i][c] - flipped[i][c]) > 1e-4f;
+                }
+            }
+            // the images are not mirror-symmetric, so the average is not one of the views
+            assertThat(viewsDiffer).isTrue();
         }
     }
 

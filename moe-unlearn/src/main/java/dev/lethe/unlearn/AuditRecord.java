@@ -12,6 +12,8 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.lethe.moe.MoeBlock;
+import dev.lethe.moe.MoeBlocks;
 import dev.lethe.unlearn.data.DataIdentity;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -33,8 +35,15 @@ import java.util.Optional;
  * #fromJson} verifies the same way.
  *
  * <p>A parameter's hash is the SHA-256 of its values as float32, little endian, in row-major order.
+ * Expert masks change what a model computes without changing a parameter, so a MoE layer with
+ * masked experts adds one entry, named after the layer with {@link #MASK_SUFFIX} (e.g. {@code
+ * 04stage2/01moe#expertMask}), whose value lists them ({@code masked experts 3, 5}): a model
+ * whose masks differ from the record's does not verify.
  */
 public final class AuditRecord {
+
+    /** The suffix of the entry that records a MoE layer's masked experts. */
+    public static final String MASK_SUFFIX = "#expertMask";
 
     private final Map<String, String> before;
     private final Map<String, String> after;
@@ -63,6 +72,11 @@ public final class AuditRecord {
                 diff.add(e.getKey());
             }
         }
+        for (String name : before.keySet()) {
+            if (!after.containsKey(name)) {
+                diff.add(name); // an expert mask the run lifted
+            }
+        }
         this.changed = ImmutableList.copyOf(diff);
         this.configuration = configuration;
         this.seed = seed;
@@ -85,10 +99,13 @@ public final class AuditRecord {
     }
 
     /**
-     * Hashes every parameter of a block.
+     * Hashes every parameter of a block, and lists the masked experts of each MoE layer that has
+     * some.
      *
      * @param block an initialised block
-     * @return parameter name to SHA-256 hex of its float32 values (little endian), model order
+     * @return parameter name to SHA-256 hex of its float32 values (little endian), model order;
+     *     then, for each MoE layer with masked experts, its path with {@link #MASK_SUFFIX} to the
+     *     list of them
      */
     public static Map<String, String> hashes(Block block) {
         Map<String, String> out = new LinkedHashMap<>();
@@ -97,6 +114,17 @@ public final class AuditRecord {
             ByteBuffer buf = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
             buf.asFloatBuffer().put(values);
             out.put(p.getKey(), Hashing.sha256().hashBytes(buf.array()).toString());
+        }
+        for (Map.Entry<String, MoeBlock> layer : MoeBlocks.find(block).entrySet()) {
+            List<String> masked = new ArrayList<>();
+            for (int x = 0; x < layer.getValue().getNumExperts(); x++) {
+                if (layer.getValue().isExpertMasked(x)) {
+                    masked.add(String.valueOf(x));
+                }
+            }
+            if (!masked.isEmpty()) {
+                out.put(layer.getKey() + MASK_SUFFIX, "masked experts " + String.join(", ", masked));
+            }
         }
         return out;
     }

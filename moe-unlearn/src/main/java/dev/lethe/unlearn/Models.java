@@ -8,6 +8,7 @@ import ai.djl.nn.Parameter;
 import ai.djl.util.Pair;
 import com.google.common.base.Preconditions;
 import dev.lethe.moe.MoeBlock;
+import dev.lethe.moe.InitialValues;
 import dev.lethe.moe.MoeBlocks;
 import dev.lethe.moe.model.MoeResNet;
 import java.io.ByteArrayInputStream;
@@ -82,8 +83,9 @@ public final class Models {
     /**
      * A new model of the source's architecture, newly initialised by the block's initializers
      * (drawing from DJL's engine random generator: seed it with {@code
-     * Engine.getInstance().setRandomSeed} for a reproducible start). Nothing is copied but the
-     * name, the architecture and the input shapes: no parameter value, no property.
+     * Engine.getInstance().setRandomSeed} for a reproducible start) and {@linkplain
+     * InitialValues#mark marked} as such. Nothing is copied but the name, the architecture and the
+     * input shapes: no parameter value, no property.
      *
      * @param source the model, initialised (its input shapes set)
      * @param factory builds a new, uninitialised block of the source's architecture; null for a
@@ -109,6 +111,7 @@ public final class Models {
         Model m = Model.newInstance(source.getName());
         m.setBlock(block);
         block.initialize(m.getNDManager(), DataType.FLOAT32, original.getInputShapes());
+        InitialValues.mark(m);
         return m;
     }
 
@@ -122,6 +125,51 @@ public final class Models {
      * @throws IllegalArgumentException if a parameter of the target is missing from the source
      */
     public static void copyParameters(Model source, Model target) {
+        copyValues(source, target);
+        MoeBlocks.setTrainable(target.getBlock(), true);
+    }
+
+    /**
+     * Puts a model back as it was when {@code snapshot} was {@linkplain #copy copied} from it:
+     * the value of every parameter (BatchNorm statistics included), the expert masks and the
+     * properties (a property added since is removed); then which parameters are frozen, from
+     * {@code trainable} (a copy does not record it).
+     *
+     * @param snapshot the copy taken before
+     * @param target the model to put back, of the snapshot's architecture
+     * @param trainable whether each parameter of the target required a gradient before ({@link
+     *     #trainableFlags}); parameters missing from it are left as they are
+     * @throws IllegalArgumentException if a parameter of the target is missing from the snapshot
+     */
+    public static void restore(Model snapshot, Model target, Map<Parameter, Boolean> trainable) {
+        Preconditions.checkNotNull(trainable, "trainable must not be null");
+        copyValues(snapshot, target);
+        copyExpertMasks(snapshot.getBlock(), target.getBlock());
+        Map<String, String> properties = target.getProperties();
+        properties.keySet().retainAll(snapshot.getProperties().keySet());
+        snapshot.getProperties().forEach(target::setProperty);
+        for (Pair<String, Parameter> p : target.getBlock().getParameters()) {
+            Boolean before = trainable.get(p.getValue());
+            if (before != null && !MoeBlocks.isFixed(p.getValue())) {
+                p.getValue().freeze(!before);
+            }
+        }
+    }
+
+    /**
+     * @param model a model
+     * @return whether each of its parameters requires a gradient now, by identity, for {@link
+     *     #restore}
+     */
+    public static Map<Parameter, Boolean> trainableFlags(Model model) {
+        Map<Parameter, Boolean> flags = new java.util.IdentityHashMap<>();
+        for (Pair<String, Parameter> p : model.getBlock().getParameters()) {
+            flags.put(p.getValue(), p.getValue().requiresGradient());
+        }
+        return flags;
+    }
+
+    private static void copyValues(Model source, Model target) {
         Map<String, Parameter> from = new java.util.HashMap<>();
         for (Pair<String, Parameter> p : source.getBlock().getParameters()) {
             from.put(p.getKey(), p.getValue());
@@ -132,7 +180,6 @@ public final class Models {
                     s != null, "parameter '%s' of the target is not in the source", p.getKey());
             p.getValue().getArray().set(s.getArray().toFloatArray());
         }
-        MoeBlocks.setTrainable(target.getBlock(), true);
     }
 
     private static void copyExpertMasks(Block source, Block target) {

@@ -274,10 +274,22 @@ class UnlearnerTest {
             String name = firstName(forgotten);
             Parameter p = forgotten.getBlock().getParameters().get(name);
             float[] v = p.getArray().toFloatArray();
+            float[] untampered = v.clone();
             v[0] += 1e-3f;
             p.getArray().set(v);
             AuditVerification tampered = audit.verify(forgotten);
             assertThat(tampered.mismatched().keySet()).containsExactly(name);
+            p.getArray().set(untampered);
+            assertThat(audit.verify(forgotten).verified()).isTrue();
+
+            // so is a masked expert, which changes the outputs without changing a parameter
+            Map.Entry<String, MoeBlock> layer = dev.lethe.moe.MoeBlocks.find(forgotten.getBlock()).entrySet().iterator().next();
+            layer.getValue().maskExpert(1, true);
+            AuditVerification masked = audit.verify(forgotten);
+            assertThat(masked.verified()).isFalse();
+            assertThat(masked.unexpected()).containsExactly(layer.getKey() + AuditRecord.MASK_SUFFIX);
+            layer.getValue().maskExpert(1, false);
+            p.getArray().set(v);
 
             // JSON round trip keeps everything, and the read-back record verifies the same way
             AuditRecord read = AuditRecord.fromJson(audit.toJson().toString());
@@ -298,6 +310,38 @@ class UnlearnerTest {
                 .hasMessageContaining("unlearning diverged")
                 .hasMessageContaining("original model is unchanged");
         assertThat(values(model)).allSatisfy((k, v) -> assertThat(v).containsExactly(original.get(k)));
+    }
+
+    @Test
+    void retrain_inPlaceFailure_putsBackFrozenParametersMasksAndProperties() throws Exception {
+        try (Model copy = Models.copy(model)) {
+            MoeBlock first = dev.lethe.moe.MoeBlocks.find(copy.getBlock()).values().iterator().next();
+            first.freezeExpert(0, true);
+            first.maskExpert(3, true);
+            copy.setProperty("owner", "team-a");
+            Map<String, Boolean> trainable = trainableFlags(copy);
+            Map<String, String> properties = new HashMap<>(copy.getProperties());
+            Map<String, float[]> original = values(copy);
+
+            assertThatThrownBy(() -> Unlearner.forClass(1).from(copy).using(train).method(Method.GRADIENT_ASCENT)
+                    .optLearningRate(1e30f).optEpochs(20).optInPlace(true).retrain())
+                    .hasMessageContaining("unlearning diverged");
+
+            assertThat(values(copy)).allSatisfy((k, v) -> assertThat(v).as(k).containsExactly(original.get(k)));
+            // the user's frozen expert stays frozen (a rollback used to make every parameter trainable)
+            assertThat(first.isExpertFrozen(0)).isTrue();
+            assertThat(trainableFlags(copy)).isEqualTo(trainable);
+            assertThat(first.isExpertMasked(3)).isTrue();
+            assertThat(copy.getProperties()).isEqualTo(properties);
+        }
+    }
+
+    private static Map<String, Boolean> trainableFlags(Model m) {
+        Map<String, Boolean> out = new HashMap<>();
+        for (Pair<String, Parameter> p : m.getBlock().getParameters()) {
+            out.put(p.getKey(), p.getValue().requiresGradient());
+        }
+        return out;
     }
 
     @Test

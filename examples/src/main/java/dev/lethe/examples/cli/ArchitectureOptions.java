@@ -12,10 +12,12 @@ import picocli.CommandLine.TypeConversionException;
  * The architecture of a {@link MoeResNet}, as options ({@code lethe train}, {@code lethe
  * protocol}): {@code --layout}, {@code --widths}, {@code --experts}, {@code --top-k}, {@code
  * --moe-stages}, {@code --logit-scale}, {@code --shared-expert}. Every default is the library's
- * ({@link MoeResNet.Config#builder()}), except the widths, which a command may choose ({@link
- * #ArchitectureOptions(int...)}); {@code --help} shows them. With {@code --layout fast}, the widths,
- * MoE stages and logit scale left out are the library's fast layout ({@link
- * MoeResNet.Config.BaseBuilder#optFastLayout()}: 64,256,256, stage 3, 0.125).
+ * ({@link MoeResNet.Config#builder()}), except the layout and its widths, which a command may
+ * choose ({@link #ArchitectureOptions(int...)}, {@link #ArchitectureOptions(MoeResNet.Style,
+ * int...)}); {@code --help} shows them. With {@code --layout fast}, the MoE stages and logit scale
+ * left out are the library's fast layout ({@link MoeResNet.Config.BaseBuilder#optFastLayout()}:
+ * stage 3, 0.125), and so are the widths (64,256,256) unless the command chose the fast layout with
+ * its own widths. A layout other than the command's default brings the library's widths for it.
  *
  * <p>A recipe may need a particular architecture ({@link Recipes#needs}: the class-assigned
  * recipes need one expert per class, top-1 routing and a shared expert). {@link #config(int, long,
@@ -31,13 +33,16 @@ public final class ArchitectureOptions {
 
     @Option(names = "--layout", paramLabel = "NAME", completionCandidates = Converters.LayoutCandidates.class,
             description = "Network layout: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
-    private String layout = Converters.cliName(LIBRARY.style());
+    private String layout;
 
     @Option(names = "--widths", paramLabel = "W1,W2,W3", converter = Converters.IntListConverter.class,
-            description = "Channels of the three stages (default: ${DEFAULT-VALUE}; with --layout fast: 64,256,256).")
+            description = "Channels of the three stages (default: ${DEFAULT-VALUE} with the default layout; another"
+                    + " layout brings the library's: resnet 32,64,128, fast 64,256,256).")
     private IntList widths;
 
     private final IntList defaultWidths;
+
+    private final String defaultLayout;
 
     @Option(names = "--experts", paramLabel = "E", description = "Experts per MoE layer (default: ${DEFAULT-VALUE}).")
     private int experts = LIBRARY.numExperts();
@@ -70,6 +75,19 @@ public final class ArchitectureOptions {
      * @param defaultWidths the widths of the three stages when {@code --widths} is not given
      */
     public ArchitectureOptions(int... defaultWidths) {
+        this(LIBRARY.style(), defaultWidths);
+    }
+
+    /**
+     * Options with a command's own default layout and widths.
+     *
+     * @param defaultLayout the layout when {@code --layout} is not given
+     * @param defaultWidths the widths of the three stages when neither {@code --widths} nor another
+     *     layout is given
+     */
+    public ArchitectureOptions(MoeResNet.Style defaultLayout, int... defaultWidths) {
+        this.defaultLayout = Converters.cliName(defaultLayout);
+        this.layout = this.defaultLayout;
         this.defaultWidths = new IntList(defaultWidths.clone());
         this.widths = this.defaultWidths;
     }
@@ -141,16 +159,19 @@ public final class ArchitectureOptions {
     }
 
     /**
-     * With {@code --layout fast}, the widths, MoE stages and logit scale the user left out are the
-     * library's fast layout ({@link MoeResNet.Config.BaseBuilder#optFastLayout()}).
+     * Widths left out: the command's with its default layout, the library's with another layout.
+     * With {@code --layout fast}, the MoE stages and logit scale the user left out are the library's
+     * fast layout ({@link MoeResNet.Config.BaseBuilder#optFastLayout()}).
      */
     private void resolveLayoutDefaults() {
-        if (!Converters.cliName(MoeResNet.Style.FAST).equalsIgnoreCase(layout == null ? "" : layout.trim())) {
-            return;
-        }
+        String chosen = layout == null ? "" : layout.trim();
+        boolean fastLayout = Converters.cliName(MoeResNet.Style.FAST).equalsIgnoreCase(chosen);
         MoeResNet.Config fast = MoeResNet.Config.builder().optFastLayout().build();
-        if (!matched("--widths") && widths == defaultWidths) {
-            widths = new IntList(fast.widths());
+        if (!matched("--widths") && widths == defaultWidths && !defaultLayout.equalsIgnoreCase(chosen)) {
+            widths = new IntList(fastLayout ? fast.widths() : LIBRARY.widths());
+        }
+        if (!fastLayout) {
+            return;
         }
         if (!matched("--moe-stages") && java.util.Arrays.equals(moeStages.values(), LIBRARY.moeStages())) {
             moeStages = new IntList(fast.moeStages());

@@ -216,6 +216,7 @@ final class ForgetCommand implements Callable<Integer> {
     static Map<String, String> derivedMetadata(TrainedModel original, UnlearningResult result, long seed) {
         Map<String, String> meta = new LinkedHashMap<>(original.metadata());
         meta.remove(SavedModels.TEST_ACCURACY);
+        meta.remove(SavedModels.TEST_ACCURACY_FLIP_AVERAGED);
         meta.remove(SavedModels.VALIDATION_ACCURACY);
         meta.remove(SavedModels.LEGACY_RECIPE); // the model's recipe property is saved by the library
         meta.remove(SavedModels.LEGACY_FORGOTTEN_CLASSES);

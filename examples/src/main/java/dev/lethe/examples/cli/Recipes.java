@@ -151,7 +151,7 @@ public final class Recipes {
      * @return the builder with {@code epochs}; a run shorter than twice the recipe's warm-up warms up
      *     over its first half (the fast recipe's 2.3-epoch warm-up does not fit a 3-epoch run)
      */
-    static TrainingRecipe.Builder withEpochs(TrainingRecipe.Builder builder, TrainingRecipe base, int epochs) {
+    public static TrainingRecipe.Builder withEpochs(TrainingRecipe.Builder builder, TrainingRecipe base, int epochs) {
         builder.optEpochs(epochs);
         if (base.warmupEpochs() > epochs / 2f) {
             builder.optWarmupEpochs(epochs / 2f);

@@ -46,6 +46,11 @@ public final class SavedModels {
     public static final String LEGACY_DATASET_AUGMENTATION = "random-crop(pad 4)+horizontal-flip";
     /** Metadata key: the test accuracy in percent, 0–100. */
     public static final String TEST_ACCURACY = "testAccuracy";
+    /**
+     * Metadata key: the test accuracy in percent, 0–100, of the softmax averaged over each image
+     * and its mirror ({@code Predictions.flipAveraged}); the unlearning metrics read one view.
+     */
+    public static final String TEST_ACCURACY_FLIP_AVERAGED = "testAccuracyFlipAveraged";
     /** Metadata key: the last epoch's validation accuracy in percent, 0–100. */
     public static final String VALIDATION_ACCURACY = "validationAccuracy";
     /** Metadata key: wall-clock seconds of the training run (validation included). */

@@ -77,8 +77,9 @@ final class TrainCommand implements Callable<Integer> {
                 o.println("MoE layer " + e.getKey());
                 o.print(e.getValue().toTable(splits.classNames()));
             }
-            o.printf(Locale.ROOT, "validation accuracy %.2f%%, test accuracy %.2f%%, %.0f s%n",
-                    100 * last.validationAccuracy(), trained.testAccuracy(), trained.trainSeconds());
+            o.printf(Locale.ROOT, "validation accuracy %.2f%%, test accuracy %.2f%% (%.2f%% averaged with the"
+                    + " mirror image), %.0f s%n", 100 * last.validationAccuracy(), trained.testAccuracy(),
+                    trained.testAccuracyFlipAveraged(), trained.trainSeconds());
             o.println("saved the model to " + dir.toAbsolutePath().normalize());
         }
         return 0;

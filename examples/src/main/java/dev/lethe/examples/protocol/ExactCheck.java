@@ -4,19 +4,16 @@ import ai.djl.Model;
 import com.google.common.base.Preconditions;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
-import dev.lethe.moe.MoeBlock;
-import dev.lethe.moe.MoeBlocks;
 import dev.lethe.unlearn.AuditRecord;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
  * The measurement issue 13 asks of an exact deletion: are the deleted model's parameters bit for
  * bit those of {@code ExactTraining} on the data without the class? Compares the SHA-256 of every
- * parameter tensor ({@link AuditRecord#hashes}, BatchNorm statistics included) and the masked
- * experts of every MoE layer.
+ * parameter tensor and the masked experts of every MoE layer ({@link AuditRecord#hashes}, BatchNorm
+ * statistics included).
  */
 final class ExactCheck {
 
@@ -26,21 +23,11 @@ final class ExactCheck {
 
     /**
      * @param model a model
-     * @return its fingerprint: every parameter's SHA-256 by name, then {@code mask:<layer>} → the
-     *     masked experts of each MoE layer
+     * @return its fingerprint, {@link AuditRecord#hashes}: every parameter's SHA-256 by name, then
+     *     the masked experts of each MoE layer that has some
      */
     static Map<String, String> fingerprint(Model model) {
-        Map<String, String> out = new LinkedHashMap<>(AuditRecord.hashes(model.getBlock()));
-        for (Map.Entry<String, MoeBlock> e : MoeBlocks.find(model.getBlock()).entrySet()) {
-            List<Integer> masked = new ArrayList<>();
-            for (int x = 0; x < e.getValue().getNumExperts(); x++) {
-                if (e.getValue().isExpertMasked(x)) {
-                    masked.add(x);
-                }
-            }
-            out.put("mask:" + e.getKey(), masked.toString());
-        }
-        return out;
+        return AuditRecord.hashes(model.getBlock());
     }
 
     /**
@@ -60,7 +47,7 @@ final class ExactCheck {
         names.addAll(reference.keySet());
         for (String name : names) {
             boolean equal = deleted.containsKey(name) && deleted.get(name).equals(reference.get(name));
-            if (name.startsWith("mask:")) {
+            if (name.endsWith(AuditRecord.MASK_SUFFIX)) {
                 masksEqual &= equal;
             } else {
                 tensors++;

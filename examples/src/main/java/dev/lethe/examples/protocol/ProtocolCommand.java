@@ -69,8 +69,12 @@ import picocli.CommandLine.Spec;
         description = "Run the class-wise forgetting protocol on CIFAR-10 and write docs/RESULTS.md.")
 public final class ProtocolCommand implements Callable<Integer> {
 
-    /** The protocol's default widths (today's; the fast layout will bring its own). */
-    private static final int[] WIDTHS = {16, 32, 64};
+    /**
+     * The protocol's default architecture: the fast layout at the demo's widths (32, 128, 128; the
+     * MoE in stage 3, 8 experts, top-2), whose 5-epoch models reach the issue's ≥ 85 % on two
+     * cores in about 10 minutes each.
+     */
+    private static final int[] WIDTHS = {32, 128, 128};
 
     @Spec
     CommandSpec spec;
@@ -79,7 +83,7 @@ public final class ProtocolCommand implements Callable<Integer> {
     ProtocolOptions options;
 
     @Mixin
-    ArchitectureOptions architecture = new ArchitectureOptions(WIDTHS);
+    ArchitectureOptions architecture = new ArchitectureOptions(MoeResNet.Style.FAST, WIDTHS);
 
     @Mixin
     RuntimeOptions runtime;

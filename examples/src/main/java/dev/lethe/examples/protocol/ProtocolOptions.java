@@ -47,7 +47,7 @@ final class ProtocolOptions {
             description = "Where RESULTS.md and results/cifar10-classwise.json go (default: ${DEFAULT-VALUE}).")
     Path docs;
 
-    @Option(names = "--recipes", paramLabel = "NAME,...", split = ",", defaultValue = "forget-ready,plain",
+    @Option(names = "--recipes", paramLabel = "NAME,...", split = ",", defaultValue = "fast-forget-ready,fast",
             description = "Base models: training recipes and exact configurations, ${COMPLETION-CANDIDATES}, each"
                     + " optionally @W for the load-balancing weight (default: ${DEFAULT-VALUE}). isolated and"
                     + " fast-isolated route each class to its own expert (--experts C --top-k 1 --shared-expert are"
@@ -69,8 +69,9 @@ final class ProtocolOptions {
                     + " recipe of the default method, 1 on the others).")
     List<String> singleSeed;
 
-    @Option(names = "--epochs", paramLabel = "N", defaultValue = "6",
-            description = "Training epochs of the base and Retrain models (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--epochs", paramLabel = "N", defaultValue = "5",
+            description = "Training epochs of the base and Retrain models (default: ${DEFAULT-VALUE}; the fast recipes"
+                    + " warm up over their first 2.3 epochs, or their first half in a shorter run).")
     int epochs;
 
     @Option(names = "--methods", paramLabel = "NAME,...", split = ",", defaultValue = ProtocolMethods.ALL_NAME,
@@ -296,10 +297,12 @@ final class ProtocolOptions {
     /**
      * @param name a name of {@link Recipes#protocolNames()}, optionally with {@code @W}
      * @param seed the seed
-     * @return the recipe with {@code --epochs} and the seed
+     * @return the recipe with {@code --epochs} (warming up over the first half of a run shorter
+     *     than twice its warm-up, {@link Recipes#withEpochs}) and the seed
      */
     TrainingRecipe recipe(String name, long seed) {
-        return Recipes.parse(name).toBuilder().optEpochs(epochs).optSeed(seed).build();
+        TrainingRecipe base = Recipes.parse(name);
+        return Recipes.withEpochs(base.toBuilder(), base, epochs).optSeed(seed).build();
     }
 
     /** @return the methods of {@code --methods}, in order */

@@ -580,7 +580,7 @@ class LetheCliTest {
     @Test
     void protocol_tunesEveryMethodOnValidation_runsTheMethods_andResumesFromItsCache() throws Exception {
         Path docs = tmp.resolve("protocol-docs");
-        String[] args = {"protocol", "--data", data.toString(), "--limit", "90", "--epochs", "1", "--widths", "4,8,8",
+        String[] args = {"protocol", "--data", data.toString(), "--limit", "90", "--epochs", "1", "--layout", "resnet", "--widths", "4,8,8",
             "--experts", "4", "--recipes", "forget-ready", "--classes", "3", "--seeds", "0", "--methods",
             "ours-router,head-only,fine-tune,fine-tune-ours,gradient-ascent", "--retain-sample", "20", "--mia-per-side", "10",
             "--relearn-steps", "0,2,4", "--tune", "--tune-class", "3", "--cache", tmp.resolve("protocol-cache").toString(),

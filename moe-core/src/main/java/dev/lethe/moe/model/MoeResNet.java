@@ -5,6 +5,7 @@ import dev.lethe.moe.MoeBlock;
 import dev.lethe.moe.Dispatch;
 import dev.lethe.moe.ConvExperts;
 import dev.lethe.moe.MoeBlocks;
+import dev.lethe.moe.InitialValues;
 import dev.lethe.moe.SharedExpertMoe;
 
 import ai.djl.MalformedModelException;
@@ -167,8 +168,11 @@ public final class MoeResNet extends AbstractBlock implements EmbeddingClassifie
                 .build();
     }
 
+    /** A BatchNorm without a trained scale: DJL's frozen scale of ones, {@linkplain MoeBlocks#markFixed marked} fixed. */
     private static Block fastBatchNorm() {
-        return BatchNorm.builder().optScale(false).optMomentum(0.4f).build();
+        BatchNorm bn = BatchNorm.builder().optScale(false).optMomentum(0.4f).build();
+        MoeBlocks.markFixed(bn.getDirectParameters().get("gamma"));
+        return bn;
     }
 
     /**
@@ -282,7 +286,9 @@ public final class MoeResNet extends AbstractBlock implements EmbeddingClassifie
     }
 
     /**
-     * Creates a DJL {@link Model} holding a new network, initialised for (1, 3, 32, 32) inputs.
+     * Creates a DJL {@link Model} holding a new network, initialised for (1, 3, 32, 32) inputs and
+     * {@linkplain InitialValues#mark marked} as such, so that its training records a
+     * complete provenance ledger.
      *
      * @param config the configuration
      * @return the model; the caller closes it
@@ -292,6 +298,7 @@ public final class MoeResNet extends AbstractBlock implements EmbeddingClassifie
         MoeResNet net = of(config);
         model.setBlock(net);
         net.initialize(model.getNDManager(), DataType.FLOAT32, new Shape(1, 3, 32, 32));
+        InitialValues.mark(model);
         return model;
     }
 

@@ -61,9 +61,13 @@ import java.util.TreeSet;
  *       depends on it.
  * </ul>
  *
- * <p>The ledger assumes that a model's values before its first recorded phase came from
- * initialisation; a model trained before it was recorded has origin {@link Origin#UNKNOWN}, and
- * every tensor then counts as depending on every class until it is reset. Parameter shares count
+ * <p>The ledger starts from initialisation ({@link Origin#INITIALISED}) only when the model proves
+ * it: {@link dev.lethe.moe.InitialValues#mark} (called by {@code MoeResNet.newModel} and for the
+ * fresh models of the library) records the SHA-256 of its values right after initialisation, and a
+ * first training phase starts an initialised ledger only if the values still have that hash
+ * ({@link dev.lethe.moe.InitialValues#holds}). Any other model (trained before the ledger began, loaded with values from
+ * elsewhere, or built without that call) has origin {@link Origin#UNKNOWN}: every tensor then
+ * counts as depending on every class until it is reset. Parameter shares count
  * scalars without BatchNorm statistics (as {@link dev.lethe.moe.MoeBlocks#countParameters}).
  *
  * <p>Immutable. Built by a {@link Recorder} ({@link #recorder}); {@link #withReset} and {@link

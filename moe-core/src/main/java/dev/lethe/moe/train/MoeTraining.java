@@ -24,6 +24,7 @@ import ai.djl.training.tracker.WarmUpTracker;
 import ai.djl.translate.Batchifier;
 import ai.djl.translate.TranslateException;
 import com.google.common.base.Preconditions;
+import dev.lethe.moe.InitialValues;
 import dev.lethe.moe.MoeBlock;
 import dev.lethe.moe.MoeBlocks;
 import dev.lethe.moe.loss.MoeTrainingLoss;
@@ -102,9 +103,10 @@ public final class MoeTraining {
                         block,
                         ProvenanceLedger.of(model).orElse(null),
                         numClasses,
-                        TrainingRecipe.of(model).isPresent()
-                                ? ProvenanceLedger.Origin.UNKNOWN
-                                : ProvenanceLedger.Origin.INITIALISED);
+                        InitialValues.holds(model)
+                                ? ProvenanceLedger.Origin.INITIALISED
+                                : ProvenanceLedger.Origin.UNKNOWN);
+        model.getProperties().remove(InitialValues.MODEL_PROPERTY); // the ledger carries the history now
         fitWhitening(block, train, ledger);
         Map<MoeBlock, ExpertAssignment> previousRouting = new LinkedHashMap<>();
         Map<MoeBlock, Float> previousForcing = new LinkedHashMap<>();

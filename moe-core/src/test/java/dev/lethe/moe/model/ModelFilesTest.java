@@ -114,11 +114,13 @@ class ModelFilesTest {
     void saveLoad_restoresLethePropertiesAndExpertMasks_andRecordsVersionAndTime(@TempDir Path dir) throws Exception {
         float[] before;
         String layerName;
+        String initialValues;
         Instant start = Instant.now().minusSeconds(1);
         try (Model model = newModel(3)) {
             model.setProperty("lethe.recipe", "{\"epochs\":3}");
             model.setProperty("lethe.forgottenClasses", "2,4");
             model.setProperty("other.key", "not saved in the manifest");
+            initialValues = model.getProperty(dev.lethe.moe.InitialValues.MODEL_PROPERTY); // an untrained model's proof
             MoeResNet net = (MoeResNet) model.getBlock();
             layerName = net.moeLayerNames().get(1);
             net.moeLayers().get(1).maskExpert(2, true);
@@ -130,7 +132,8 @@ class ModelFilesTest {
         assertThat(manifest.letheVersion()).contains(ModelFiles.libraryVersion());
         assertThat(Instant.parse(manifest.created().orElseThrow())).isBetween(start, Instant.now().plusSeconds(1));
         assertThat(manifest.properties())
-                .containsExactlyInAnyOrderEntriesOf(Map.of("lethe.recipe", "{\"epochs\":3}", "lethe.forgottenClasses", "2,4"));
+                .containsExactlyInAnyOrderEntriesOf(Map.of("lethe.recipe", "{\"epochs\":3}", "lethe.forgottenClasses", "2,4",
+                        dev.lethe.moe.InitialValues.MODEL_PROPERTY, initialValues));
         assertThat(manifest.expertMasks()).containsEntry(layerName, List.of(2)).hasSize(2);
         assertThat(manifest.metadata()).containsExactlyEntriesOf(Map.of("dataset", "tiny"));
         assertThat(manifest.config()).isEqualTo(tiny(0));

@@ -74,6 +74,34 @@ class MoeResNetTest {
     }
 
     @Test
+    void fastStyle_batchNormScalesStayFrozen_whateverIsUnfrozen(@TempDir Path dir) throws Exception {
+        MoeResNet.Config config = MoeResNet.Config.builder().optFastLayout().optWidths(8, 16, 16).optNumExperts(3)
+                .optNumClasses(5).build();
+        try (Model model = MoeResNet.newModel(config)) {
+            MoeResNet net = (MoeResNet) model.getBlock();
+            MoeBlocks.setTrainable(net, true);
+            net.moeLayers().forEach(moe -> moe.freezeExpert(0, false));
+            long scales = net.getParameters().stream().filter(p -> p.getValue().getName().equals("gamma")).count();
+            assertThat(scales).isPositive();
+            net.getParameters().forEach(p -> {
+                if (p.getValue().getName().equals("gamma")) {
+                    assertThat(p.getValue().requiresGradient()).as(p.getKey()).isFalse();
+                    assertThat(MoeBlocks.isFixed(p.getValue())).as(p.getKey()).isTrue();
+                } else if (p.getValue().getType() == ai.djl.nn.Parameter.Type.WEIGHT && !MoeBlocks.isFixed(p.getValue())) {
+                    assertThat(p.getValue().requiresGradient()).as(p.getKey()).isTrue();
+                }
+            });
+            // a model loaded from disk is built by the same code: its scales are fixed too
+            MoeResNet.save(model, dir.resolve("m"), Map.of());
+            try (Model loaded = MoeResNet.load(dir.resolve("m"))) {
+                MoeBlocks.setTrainable(loaded.getBlock(), true);
+                loaded.getBlock().getParameters().stream().filter(p -> p.getValue().getName().equals("gamma"))
+                        .forEach(p -> assertThat(p.getValue().requiresGradient()).as(p.getKey()).isFalse());
+            }
+        }
+    }
+
+    @Test
     void flopsPerImage_defaultConfig_matchesJavadoc() {
         long flops = MoeResNet.Config.builder().build().flopsPerImage();
         assertThat(flops).isBetween(200_000_000L, 220_000_000L);

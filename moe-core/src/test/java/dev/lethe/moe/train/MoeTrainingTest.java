@@ -9,7 +9,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.dataset.ArrayDataset;
+import dev.lethe.moe.InitialValues;
 import dev.lethe.moe.model.MoeResNet;
+import dev.lethe.moe.provenance.ProvenanceLedger;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -94,6 +96,33 @@ class MoeTrainingTest {
             float[] after = model.getBlock().getParameters().get(0).getValue().getArray().toFloatArray();
             // 3 steps, no average update: the trained weights stay (not the starting ones)
             assertThat(after).isNotEqualTo(before);
+        }
+    }
+
+    @Test
+    void fit_ledgerIsCompleteOnlyFromProvenInitialValues() throws Exception {
+        MoeResNet.Config config = MoeResNet.Config.builder().optWidths(4, 4, 4).optNumExperts(2).optNumClasses(3).build();
+        TrainingRecipe recipe = TrainingRecipe.builder().optEpochs(1).optBatchSize(32).build();
+        try (Model fresh = MoeResNet.newModel(config); Model edited = MoeResNet.newModel(config);
+                Model built = Model.newInstance("built"); NDManager m = NDManager.newBaseManager()) {
+            assertThat(InitialValues.holds(fresh)).isTrue();
+            MoeTraining.fit(fresh, colours(m, 64, 4, 32), null, recipe, TrainingProgress.silent());
+            assertThat(ProvenanceLedger.of(fresh).orElseThrow().isComplete()).isTrue();
+            assertThat(InitialValues.holds(fresh)).isFalse();
+
+            // values set after initialisation (e.g. loaded from elsewhere): the history is unknown
+            NDArray w = edited.getBlock().getParameters().get(0).getValue().getArray();
+            w.set(w.mul(2).toFloatArray());
+            assertThat(InitialValues.holds(edited)).isFalse();
+            MoeTraining.fit(edited, colours(m, 64, 4, 32), null, recipe, TrainingProgress.silent());
+            assertThat(ProvenanceLedger.of(edited).orElseThrow().origin()).isEqualTo(ProvenanceLedger.Origin.UNKNOWN);
+
+            // a model built by hand is unknown until marked
+            built.setBlock(MoeResNet.of(config));
+            built.getBlock().initialize(built.getNDManager(), ai.djl.ndarray.types.DataType.FLOAT32, new Shape(1, 3, 32, 32));
+            assertThat(InitialValues.holds(built)).isFalse();
+            InitialValues.mark(built);
+            assertThat(InitialValues.holds(built)).isTrue();
         }
     }
 

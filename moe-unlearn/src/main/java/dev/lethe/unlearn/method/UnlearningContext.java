@@ -1,6 +1,7 @@
 package dev.lethe.unlearn.method;
 
 import ai.djl.Model;
+import ai.djl.nn.Parameter;
 import com.google.common.base.Preconditions;
 import com.google.common.collect.ImmutableList;
 import dev.lethe.moe.model.EmbeddingClassifier;
@@ -14,6 +15,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.function.Supplier;
@@ -42,6 +44,7 @@ public final class UnlearningContext implements AutoCloseable {
     private final SplittableRandom random;
     private Model working;
     private Model snapshot;
+    private Map<Parameter, Boolean> trainableBefore;
     private ExpertSelection selection;
     private RetainSampler retainSampler;
 
@@ -134,6 +137,7 @@ public final class UnlearningContext implements AutoCloseable {
     public Model workingModel() throws IOException {
         if (working == null) {
             if (settings.inPlace()) {
+                trainableBefore = Models.trainableFlags(original);
                 snapshot = Models.copy(original, modelFactory());
                 working = original;
             } else {
@@ -210,15 +214,16 @@ public final class UnlearningContext implements AutoCloseable {
     }
 
     /**
-     * Undoes the run after a failure: restores the original's parameters (in place) or closes the
-     * working copy. Called by the unlearner.
+     * Undoes the run after a failure: puts the original back as it was (in place: its parameters'
+     * values, expert masks, properties and which parameters are frozen, {@link Models#restore}) or
+     * closes the working copy. Called by the unlearner.
      */
     public void rollback() {
         if (working == null) {
             return;
         }
         if (working == original) {
-            Models.copyParameters(snapshot, original);
+            Models.restore(snapshot, original, trainableBefore);
         } else {
             working.close();
         }

@@ -151,7 +151,9 @@ public final class ParameterSelection {
     void apply(Block root) {
         MoeBlocks.setTrainable(root, false);
         for (Parameter p : parameters.values()) {
-            p.freeze(false);
+            if (!MoeBlocks.isFixed(p)) {
+                p.freeze(false);
+            }
         }
     }
 

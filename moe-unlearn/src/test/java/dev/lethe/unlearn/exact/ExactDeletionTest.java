@@ -113,7 +113,10 @@ class ExactDeletionTest {
             assertThat(audit.removal()).contains(Removal.EXACT);
             // the exact deletion's changes are exactly what it says it re-derived
             assertThat(report.rederived()).containsAll(result.audit().changedParameters().stream()
-                    .filter(t -> !t.endsWith("runningMean") && !t.endsWith("runningVar")).toList());
+                    .filter(t -> !t.endsWith("runningMean") && !t.endsWith("runningVar"))
+                    .filter(t -> !t.endsWith(AuditRecord.MASK_SUFFIX)).toList());
+            // and it masked the class's experts, which the audit records
+            assertThat(result.audit().changedParameters()).filteredOn(t -> t.endsWith(AuditRecord.MASK_SUFFIX)).hasSize(2);
         }
     }
 

@@ -16,8 +16,11 @@ class ParameterSelectionTest {
             ParameterSelection all = ParameterSelection.all(m.getBlock(), "every weight");
             assertThat(all.names()).noneMatch(n -> n.contains("fixed"));
             assertThat(all.names()).anyMatch(n -> n.contains("PatchWhitening") && n.endsWith("bias"));
+            // nor the BatchNorm scales the fast layout keeps at 1
+            assertThat(all.names()).noneMatch(n -> n.endsWith("gamma"));
             assertThat(all.count()).isEqualTo(MoeBlocks.countParameters(m.getBlock())
-                    - m.getBlock().getParameters().stream().filter(p -> p.getKey().contains("fixed"))
+                    - m.getBlock().getParameters().stream()
+                            .filter(p -> p.getKey().contains("fixed") || p.getKey().endsWith("gamma"))
                             .mapToLong(p -> p.getValue().getArray().size()).sum());
         }
     }
