@@ -69,6 +69,7 @@ final class TrainCommand implements Callable<Integer> {
         log.println("recipe: " + recipe);
         try (TrainedModel trained = TrainedModel.train(
                 splits, config, recipe, TrainingProgress.console(log, System.console() != null))) {
+            trained.measureFlipAveragedTestAccuracy(splits);
             trained.save(dir);
             EpochResult last = trained.history().orElseThrow().last();
             PrintStream o = System.out;

@@ -53,8 +53,7 @@ public final class TrainedModel implements AutoCloseable {
      * @param progress receives batch and epoch progress (e.g. {@code TrainingProgress.console})
      * @return the trained model, with metadata {@link SavedModels#DATASET}, {@link
      *     SavedModels#SEED}, {@link SavedModels#SPLIT_SEED}, {@link SavedModels#TRAIN_LIMIT}, {@link
-     *     SavedModels#TEST_ACCURACY}, {@link SavedModels#TEST_ACCURACY_FLIP_AVERAGED}, {@link
-     *     SavedModels#VALIDATION_ACCURACY}, {@link
+     *     SavedModels#TEST_ACCURACY}, {@link SavedModels#VALIDATION_ACCURACY}, {@link
      *     SavedModels#TRAIN_SECONDS} and {@link SavedModels#THREADS}; the recipe is the model's
      *     property ({@link TrainingRecipe#of(Model)})
      * @throws IOException if the data cannot be read
@@ -104,8 +103,6 @@ public final class TrainedModel implements AutoCloseable {
         meta.put(SavedModels.THREADS, String.valueOf(RuntimeOptions.effectiveThreads()));
         double testAccuracy = Predictions.all(model, splits.labeledTest(), 256).accuracy();
         meta.put(SavedModels.TEST_ACCURACY, String.format(Locale.ROOT, "%.2f", testAccuracy));
-        meta.put(SavedModels.TEST_ACCURACY_FLIP_AVERAGED, String.format(Locale.ROOT, "%.2f",
-                Predictions.flipAveraged(model, splits.labeledTest(), 256).accuracy()));
         return new TrainedModel(model, meta, history, null);
     }
 
@@ -248,8 +245,24 @@ public final class TrainedModel implements AutoCloseable {
     }
 
     /**
+     * Measures the test accuracy of the softmax averaged over each image and its mirror ({@link
+     * Predictions#flipAveraged}: two forward passes over the test split) and records it as {@link
+     * SavedModels#TEST_ACCURACY_FLIP_AVERAGED}; save afterwards to keep it.
+     *
+     * @param splits the data
+     * @return the accuracy in percent (0–100)
+     * @throws IOException if the data cannot be read
+     */
+    public double measureFlipAveragedTestAccuracy(CifarSplits splits) throws IOException {
+        double accuracy = Predictions.flipAveraged(model, checkNotNull(splits, "splits must not be null").labeledTest(),
+                256).accuracy();
+        metadata.put(SavedModels.TEST_ACCURACY_FLIP_AVERAGED, String.format(Locale.ROOT, "%.2f", accuracy));
+        return accuracy;
+    }
+
+    /**
      * @return the recorded test accuracy of the softmax averaged over each image and its mirror
-     *     (0–100), or NaN when none was recorded
+     *     (0–100; {@link #measureFlipAveragedTestAccuracy}), or NaN when none was recorded
      */
     public double testAccuracyFlipAveraged() {
         return number(SavedModels.TEST_ACCURACY_FLIP_AVERAGED);

@@ -52,6 +52,12 @@ class LetheCliTest {
                 "--limit", "64", "--seed", "1", "--out", model.toString());
         assertThat(r.code).as(r.err).isZero();
         assertThat(r.out).contains("saved the model to").contains("Expert utilisation").contains("load/ideal");
+        // the test accuracy with one view and averaged with the mirror image, printed as saved
+        try (TrainedModel saved = TrainedModel.load(model)) {
+            assertThat(r.out).contains(String.format(java.util.Locale.ROOT, "test accuracy %.2f%% (%.2f%% averaged with the mirror image)",
+                    saved.testAccuracy(), saved.testAccuracyFlipAveraged()));
+            assertThat(saved.testAccuracyFlipAveraged()).isBetween(0.0, 100.0);
+        }
     }
 
     @ParameterizedTest
