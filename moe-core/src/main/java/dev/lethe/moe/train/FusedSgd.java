@@ -62,8 +62,12 @@ import java.util.concurrent.ConcurrentHashMap;
  * }</pre>
  *
  * <p>Not thread-safe for the same parameter; the trainer updates parameters one at a time.
+ *
+ * <p>Its state (a momentum buffer the size of each parameter and a few scalar constants) lives in
+ * the parameters' manager, as DJL's optimizers' does: {@link #close()} it when training ends, or it
+ * stays until the model is closed ({@link MoeTraining} closes the optimizers it makes).
  */
-public final class FusedSgd extends Optimizer {
+public final class FusedSgd extends Optimizer implements AutoCloseable {
 
     private final ParameterTracker learningRateTracker;
     private final float momentum;
@@ -213,6 +217,24 @@ public final class FusedSgd extends Optimizer {
         }
     }
 
+    /**
+     * Frees the momentum buffers and constants, which live in the parameters' manager. A later
+     * update starts again from zero momentum.
+     */
+    @Override
+    public void close() {
+        momentumStates.values().forEach(perDevice -> perDevice.values().forEach(NDArray::close));
+        momentumStates.clear();
+        for (Scalars[] perGroup : scalars.values()) {
+            for (Scalars k : perGroup) {
+                if (k != null) {
+                    k.close();
+                }
+            }
+        }
+        scalars.clear();
+    }
+
     private Scalars scalars(NDArray weight, int group, Settings s, float eta) {
         Scalars[] perGroup =
                 scalars.computeIfAbsent(weight.getDevice(), d -> new Scalars[settings.length]);
@@ -290,6 +312,17 @@ public final class FusedSgd extends Optimizer {
             eta = manager.create(value);
             decayFactor = manager.create(1f - value * decay);
             currentEta = value;
+        }
+
+        void close() {
+            momentum.close();
+            clip.close();
+            minusClip.close();
+            weightDecay.close();
+            if (eta != null) {
+                eta.close();
+                decayFactor.close();
+            }
         }
     }
 

@@ -17,7 +17,6 @@ import ai.djl.training.dataset.Sampler;
 import ai.djl.training.dataset.Dataset;
 import ai.djl.training.dataset.RandomAccessDataset;
 import ai.djl.training.loss.Loss;
-import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.CosineTracker;
 import ai.djl.training.tracker.Tracker;
 import ai.djl.training.tracker.WarmUpTracker;
@@ -173,13 +172,13 @@ public final class MoeTraining {
                             .build();
             loss = moeLoss;
         }
-        DefaultTrainingConfig config =
-                new DefaultTrainingConfig(loss).optOptimizer(optimizer(block, recipe, batches, totalSteps));
+        FusedSgd sgd = optimizer(block, recipe, batches, totalSteps);
+        DefaultTrainingConfig config = new DefaultTrainingConfig(loss).optOptimizer(sgd);
         BatchAugmentation augmentation = BatchAugmentation.of(recipe);
 
         List<EpochResult> results = new ArrayList<>();
         long runStart = System.nanoTime();
-        try (Trainer trainer = model.newTrainer(config);
+        try (sgd; Trainer trainer = model.newTrainer(config);
                 WeightAverage average =
                         recipe.weightAverage() > 0
                                 ? new WeightAverage(block, recipe.weightAverage(), recipe.weightAverageEvery(), ledger::learns)
@@ -508,7 +507,7 @@ public final class MoeTraining {
      * bias learning-rate scale, and their decay divided by it so the decay per step stays the
      * same).
      */
-    static Optimizer optimizer(Block block, TrainingRecipe recipe, int batchesPerEpoch, int totalSteps) {
+    static FusedSgd optimizer(Block block, TrainingRecipe recipe, int batchesPerEpoch, int totalSteps) {
         List<ai.djl.nn.Parameter> routers = new ArrayList<>();
         for (MoeBlock layer : MoeBlocks.find(block).values()) {
             layer.router().getParameters().forEach(p -> routers.add(p.getValue()));

@@ -222,6 +222,28 @@ class FusedSgdTest {
     }
 
     /** Runs the three GRADIENTS through the optimizer from w = (1, -2), checking w after each. */
+    @Test
+    void close_freesTheMomentumBuffersAndConstantsKeptInTheParametersManager() {
+        NDArray w = weight(1f, -2f);
+        NDArray b = weight(0.5f);
+        int before = manager.getManagedArrays().size();
+        FusedSgd sgd = FusedSgd.builder().setLearningRateTracker(Tracker.fixed(0.1f)).optNesterov(true)
+                .optWeightDecays(0.5f).build();
+        step(sgd, "w", w, GRADIENTS[0]);
+        step(sgd, "b", b, new float[] {1f});
+        // a momentum buffer per parameter and the group's constants, in the parameters' manager
+        assertThat(manager.getManagedArrays().size()).isGreaterThanOrEqualTo(before + 2);
+        sgd.close();
+        assertThat(manager.getManagedArrays()).hasSize(before);
+        // usable again, from zero momentum: the first step of a fresh optimizer
+        float[] again = w.toFloatArray();
+        step(sgd, "w", w, GRADIENTS[0]);
+        // w <- (1 - 0.05) w - 0.1 (g + 0.9 g) with g = (0.5, 1)
+        assertThat(w.toFloatArray()).containsExactly(
+                new float[] {0.95f * again[0] - 0.095f, 0.95f * again[1] - 0.19f}, within(1e-6f));
+        sgd.close();
+    }
+
     private void assertSteps(Optimizer sgd, float[][] expected) {
         NDArray w = weight(1f, -2f);
         for (int i = 0; i < GRADIENTS.length; i++) {
