@@ -97,14 +97,12 @@ public final class MoeTraining {
         int batches = Math.toIntExact((train.size() + recipe.batchSize() - 1) / recipe.batchSize());
         int totalSteps = batches * recipe.epochs();
         Map<String, MoeBlock> layers = MoeBlocks.find(block);
-        ProvenanceLedger.Recorder ledger =
-                ProvenanceLedger.recorder(
-                        block,
-                        ProvenanceLedger.of(model).orElse(null),
-                        numClasses,
-                        InitialValues.holds(model)
-                                ? ProvenanceLedger.Origin.INITIALISED
-                                : ProvenanceLedger.Origin.UNKNOWN);
+        ProvenanceLedger recorded = ProvenanceLedger.of(model).orElse(null);
+        // only a model without a ledger needs its values hashed: is it as initialised?
+        ProvenanceLedger.Origin origin = recorded == null && !InitialValues.holds(model)
+                ? ProvenanceLedger.Origin.UNKNOWN
+                : ProvenanceLedger.Origin.INITIALISED;
+        ProvenanceLedger.Recorder ledger = ProvenanceLedger.recorder(block, recorded, numClasses, origin);
         model.getProperties().remove(InitialValues.MODEL_PROPERTY); // the ledger carries the history now
         fitWhitening(block, train, ledger);
         Map<MoeBlock, ExpertAssignment> previousRouting = new LinkedHashMap<>();
