@@ -7,8 +7,6 @@ import ai.djl.util.Pair;
 import com.google.common.base.Preconditions;
 import com.google.common.hash.Hasher;
 import com.google.common.hash.Hashing;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -48,16 +46,13 @@ public final class InitialValues {
         return recorded != null && recorded.equals(hash(model.getBlock()));
     }
 
-    /** SHA-256 over every parameter's name and float32 values (little endian), in model order. */
+    /** SHA-256 over every parameter's name and {@link MoeBlocks#sha256 hash}, in model order. */
     private static String hash(Block block) {
         Preconditions.checkArgument(block != null && block.isInitialized(), "the model's block must be initialised");
         Hasher hasher = Hashing.sha256().newHasher();
         for (Pair<String, Parameter> p : block.getParameters()) {
             hasher.putString(p.getKey(), StandardCharsets.UTF_8);
-            float[] values = p.getValue().getArray().toFloatArray();
-            ByteBuffer buf = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-            buf.asFloatBuffer().put(values);
-            hasher.putBytes(buf.array());
+            hasher.putString(MoeBlocks.sha256(p.getValue()), StandardCharsets.UTF_8);
         }
         return hasher.hash().toString();
     }

@@ -5,6 +5,9 @@ import ai.djl.nn.Parameter;
 import ai.djl.util.Pair;
 import com.google.common.base.Preconditions;
 import com.google.common.collect.ImmutableMap;
+import com.google.common.hash.Hashing;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -111,6 +114,18 @@ public final class MoeBlocks {
             }
         }
         return true;
+    }
+
+    /**
+     * @param parameter an initialised parameter
+     * @return the SHA-256 (hex) of its values as float32, little endian, in row-major order: the
+     *     fingerprint of one tensor in audit records and the proof of initial values
+     */
+    public static String sha256(Parameter parameter) {
+        float[] values = parameter.getArray().toFloatArray();
+        ByteBuffer buf = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        buf.asFloatBuffer().put(values);
+        return Hashing.sha256().hashBytes(buf.array()).toString();
     }
 
     /**

@@ -7,7 +7,6 @@ import ai.djl.util.Pair;
 import com.google.common.base.Preconditions;
 import com.google.common.collect.ImmutableList;
 import com.google.common.collect.ImmutableMap;
-import com.google.common.hash.Hashing;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
@@ -15,8 +14,6 @@ import com.google.gson.JsonParser;
 import dev.lethe.moe.MoeBlock;
 import dev.lethe.moe.MoeBlocks;
 import dev.lethe.unlearn.data.DataIdentity;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -110,10 +107,7 @@ public final class AuditRecord {
     public static Map<String, String> hashes(Block block) {
         Map<String, String> out = new LinkedHashMap<>();
         for (Pair<String, Parameter> p : block.getParameters()) {
-            float[] values = p.getValue().getArray().toFloatArray();
-            ByteBuffer buf = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-            buf.asFloatBuffer().put(values);
-            out.put(p.getKey(), Hashing.sha256().hashBytes(buf.array()).toString());
+            out.put(p.getKey(), MoeBlocks.sha256(p.getValue()));
         }
         for (Map.Entry<String, MoeBlock> layer : MoeBlocks.find(block).entrySet()) {
             List<String> masked = new ArrayList<>();
