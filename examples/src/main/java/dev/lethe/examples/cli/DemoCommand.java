@@ -32,7 +32,7 @@ import picocli.CommandLine.Spec;
         description = {
             "Train a small MoE CNN on CIFAR-10 (or reuse the cached one), forget one class by retraining only"
                     + " its experts, print the metrics before and after and write a report with charts.",
-            "Budget: measured 7 min 35 s on 2 idle CPU cores from scratch (a model of 82.6 % test accuracy; 13.6 min"
+            "Budget: measured 7 min 35 s on 2 idle CPU cores from scratch (a model of 82.6 %% test accuracy; 13.6 min"
                     + " on one core), about 2 minutes with the cached model."
                     + " Evaluation uses samples (RA on 5,000 retain images, MIA SVM on 2,000 + 2,000) for speed."
         })

@@ -83,7 +83,7 @@ public final class LetheCli implements Runnable {
         if (message == null || message.isBlank()) {
             message = e.getClass().getSimpleName();
         }
-        err.println("lethe " + cl.getCommandName() + ": " + message);
+        err.println(cl.getCommandSpec().qualifiedName() + ": " + message);
         if (verbose(parseResult)) {
             e.printStackTrace(err);
         } else if (!(e instanceof IOException) && !(e instanceof IllegalArgumentException)) {

@@ -20,7 +20,8 @@ public final class RecipeOptions {
             description = "Training recipe: ${COMPLETION-CANDIDATES}, optionally @W for the load-balancing weight"
                     + " (default: ${DEFAULT-VALUE}; forget-ready adds the class-aware routing loss, fast is the"
                     + " few-epoch recipe of the fast layout, isolated routes each class to its own expert and sets"
-                    + " --experts C --top-k 1 --shared-expert).")
+                    + " --experts C --top-k 1 --shared-expert; experimental: trained this way it does not yet reach"
+                    + " a usable model, see docs/results/isolation-diagnosis.md).")
     private String recipe;
 
     @Option(names = "--epochs", paramLabel = "N", description = "Training epochs (default: the recipe's; a run shorter than twice the recipe's warm-up warms up over its first half).")

@@ -21,7 +21,8 @@ import java.util.function.Supplier;
  *       architecture.
  *   <li>{@code isolated}, {@code fast-isolated}: class-assigned routing ({@link
  *       TrainingRecipe#isolated(TrainingRecipe)}), which needs one expert per class, top-1 routing
- *       and a shared expert ({@link ArchitectureNeeds#CLASS_ASSIGNED}).
+ *       and a shared expert ({@link ArchitectureNeeds#CLASS_ASSIGNED}). Trained jointly they do not
+ *       yet reach a usable model (docs/results/isolation-diagnosis.md).
  *   <li>{@code exact}, {@code fast-exact}: not recipes of {@code lethe train} but configurations of
  *       {@code lethe protocol} ({@link #isExact}): the base model is trained by {@code
  *       ExactTraining} with the isolated recipe (trunk on public classes, one unit per deletable

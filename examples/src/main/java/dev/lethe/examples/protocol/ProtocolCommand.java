@@ -8,10 +8,12 @@ import dev.lethe.cifar.LabelMode;
 import dev.lethe.eval.UnlearningEvaluation;
 import dev.lethe.eval.UnlearningEvaluator;
 import dev.lethe.eval.tuning.Candidate;
+import dev.lethe.examples.cli.ArchitectureNeeds;
 import dev.lethe.examples.cli.ArchitectureOptions;
 import dev.lethe.examples.cli.CifarSplits;
 import dev.lethe.examples.cli.DataOptions;
 import dev.lethe.examples.cli.ModelCache;
+import dev.lethe.examples.cli.Recipes;
 import dev.lethe.examples.cli.RuntimeOptions;
 import dev.lethe.examples.cli.SavedModels;
 import dev.lethe.examples.cli.TrainedModel;
@@ -24,6 +26,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -122,6 +125,12 @@ public final class ProtocolCommand implements Callable<Integer> {
         log("protocol on %s; recipes %s, classes %s, seeds %s, %d epochs, %s, %d threads", dataPath, options.recipes,
                 options.classes, options.seeds, options.epochs, architecture.commandLine(),
                 RuntimeOptions.effectiveThreads());
+        for (String name : new LinkedHashSet<>(options.recipes)) {
+            ArchitectureNeeds needs = Recipes.needs(name);
+            if (!needs.isNone()) {
+                log("%s: %s (%s) instead", name, needs.options(splits.numClasses()), needs.describe());
+            }
+        }
         if (options.tune) {
             tune(tuning, configurations);
         }
@@ -258,17 +267,34 @@ public final class ProtocolCommand implements Callable<Integer> {
         }
     }
 
-    /** The key of the standard Retrain's records: the jointly trained base of the same architecture and recipe. */
-    private String retrainBaseKey(ProtocolConfiguration conf) {
-        return ModelCache.key(splits, conf.config(), conf.recipe());
+    /**
+     * The key of a Retrain's records: on a jointly trained base, the base of the same architecture
+     * and recipe trained without the classes; on an exact configuration, its own training ({@code
+     * ExactTraining} with the plan) without them, the model an exact deletion must equal.
+     */
+    private String retrainKey(String kind, ProtocolConfiguration conf, List<Integer> without) {
+        String model = conf.exact()
+                ? ModelCache.exactReferenceKey(splits, conf.config(), conf.exactPlan().orElseThrow(), without)
+                : ModelCache.key(splits, conf.config(), conf.recipe());
+        List<Object> parts = new ArrayList<>();
+        parts.add(model);
+        parts.addAll(without); // each class a part: the keys of records cached before exact Retrains stay as they were
+        parts.add(conf.seed());
+        parts.add(evaluator);
+        return RunCache.key(kind, parts.toArray());
+    }
+
+    /** The Retrain oracle of a configuration (see {@link #retrainKey}); its training time is the oracle's time. */
+    private TrainedModel retrainModel(ProtocolConfiguration conf, List<Integer> without) throws IOException {
+        return conf.exact() ? bases.exactReference(conf, without) : bases.retrain(conf, without, conf.seed());
     }
 
     /** The Retrain record of a cell: cached, or the oracle trained (or read from the model cache) and evaluated. */
     private Optional<JsonObject> retrainRecord(ProtocolConfiguration conf, int forgetClass) throws IOException {
-        String key = RunCache.key("retrain", retrainBaseKey(conf), forgetClass, conf.seed(), evaluator);
+        String key = retrainKey("retrain", conf, List.of(forgetClass));
         Optional<JsonObject> cached = runs.get(key);
         if (cached.isEmpty() && !options.reportOnly) {
-            try (TrainedModel retrained = bases.retrain(conf, List.of(forgetClass), conf.seed())) {
+            try (TrainedModel retrained = retrainModel(conf, List.of(forgetClass))) {
                 log("evaluating the Retrain oracle ...");
                 UnlearningEvaluation e = evaluator.evaluate(retrained.model(), forgetClass);
                 JsonObject o = Records.retrained(conf.seed(), seconds(retrained), e);
@@ -344,10 +370,10 @@ public final class ProtocolCommand implements Callable<Integer> {
         if (bases.record(conf).isEmpty()) {
             return;
         }
-        String key = RunCache.key("sequential-retrain", retrainBaseKey(conf), a, b, conf.seed(), evaluator);
+        String key = retrainKey("sequential-retrain", conf, List.of(a, b));
         Optional<JsonObject> retrain = runs.get(key);
         if (retrain.isEmpty() && !options.reportOnly && !options.skipRetrain) {
-            try (TrainedModel m = bases.retrain(conf, List.of(a, b), conf.seed())) {
+            try (TrainedModel m = retrainModel(conf, List.of(a, b))) {
                 log("evaluating the Retrain oracle without classes %d and %d ...", a, b);
                 JsonObject o = sequentialRecord(ProtocolMethods.RETRAIN, conf.seed(), a, b,
                         Records.retrained(conf.seed(), seconds(m), evaluator.evaluate(m.model(), a)),

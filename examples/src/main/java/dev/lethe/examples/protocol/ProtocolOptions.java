@@ -51,7 +51,9 @@ final class ProtocolOptions {
             description = "Base models: training recipes and exact configurations, ${COMPLETION-CANDIDATES}, each"
                     + " optionally @W for the load-balancing weight (default: ${DEFAULT-VALUE}). isolated and"
                     + " fast-isolated route each class to its own expert (--experts C --top-k 1 --shared-expert are"
-                    + " set for them); exact and fast-exact train that architecture by ExactTraining (see"
+                    + " set for them; experimental: trained jointly they do not yet reach a usable model, see"
+                    + " docs/results/isolation-diagnosis.md); exact and fast-exact train that architecture by"
+                    + " ExactTraining (see"
                     + " --public-classes, --exact-epochs), where the exact method deletes a class bit for bit.",
             completionCandidates = Converters.ProtocolRecipeCandidates.class)
     List<String> recipes;

@@ -61,11 +61,15 @@ class LetheCliTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"train", "profile", "forget", "evaluate", "demo", "protocol", "audit"})
-    void help_worksForEveryCommand(String command) throws Exception {
-        Run r = run(command, "--help");
+    @ValueSource(strings = {"train", "profile", "forget", "evaluate", "demo", "protocol", "audit", "audit verify"})
+    void help_worksForEveryCommand_withoutAFormattingWarning(String command) throws Exception {
+        List<String> args = new ArrayList<>(List.of(command.split(" ")));
+        args.add("--help");
+        Run r = run(args.toArray(String[]::new));
         assertThat(r.code).isZero();
         assertThat(r.out).contains("Usage: lethe " + command).contains("--help");
+        // picocli reports a description it cannot format (e.g. an unescaped "%") on stderr
+        assertThat(r.err).isEmpty();
     }
 
     @Test
@@ -557,7 +561,7 @@ class LetheCliTest {
     void auditVerify_withoutARecord_exitsWith1SayingWhereItLooked() throws Exception {
         Run r = run("audit", "verify", "--model", model.toString());
         assertThat(r.code).isEqualTo(1);
-        assertThat(r.err).contains("audit.json").contains("pass --record FILE");
+        assertThat(r.err).startsWith("lethe audit verify: ").contains("audit.json").contains("pass --record FILE");
     }
 
     @Test

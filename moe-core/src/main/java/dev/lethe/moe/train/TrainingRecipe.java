@@ -133,6 +133,14 @@ public final class TrainingRecipe {
      * <p>Compose with the fast optimisation: {@code fast().toBuilder().optClassRouting(0.5f,
      * 1f).optBalance(0f).build()} (what {@link #isolated(TrainingRecipe)} does).
      *
+     * <p><b>Measured limits</b> (CIFAR-10, docs/results/isolation-diagnosis.md): trained jointly
+     * this way, the head learns the class from which expert ran (the label leaks through the
+     * forced routing), so the model is at best as accurate as its router; with {@link #fast()}'s
+     * rates the router collapses to one expert and validation accuracy falls to 12 % after two
+     * epochs, and at the plain rate it learns at about half the speed of {@link #fast()}. Use it
+     * through {@code ExactTraining} (phases that keep the label out of the head's input), where it
+     * trains; as a joint recipe it is not yet usable.
+     *
      * @return the isolated recipe
      */
     public static TrainingRecipe isolated() {

@@ -67,7 +67,7 @@ public final class ExactPlan {
      *
      * @param publicClasses the classes that are never deleted, at least one
      * @param recipe the recipe (e.g. {@code TrainingRecipe.isolated(TrainingRecipe.fast())}); its
-     *     class-routing settings give the routers' teacher forcing and supervision weight
+     *     router-supervision weight is the routers' in the last phase
      * @return the plan
      */
     public static ExactPlan of(Collection<Integer> publicClasses, TrainingRecipe recipe) {
