@@ -44,11 +44,11 @@ public final class RecipeOptions {
      * @throws ParameterException naming the option if a value is invalid
      */
     TrainingRecipe recipe(long seed) {
-        if (OptionChecks.build(spec, "--recipe", () -> Recipes.isExact(recipe))) {
+        if (OptionChecks.build(spec, "--recipe", () -> Recipes.isPhased(recipe))) {
             throw new ParameterException(spec.commandLine(), String.format(java.util.Locale.ROOT,
-                    "--recipe %s is a configuration of `lethe protocol --recipes %s` (ExactTraining: a trunk on the"
-                            + " public classes, one unit per deletable class, then routers and head), not a recipe"
-                            + " `lethe train` trains jointly; choose one of %s", recipe, recipe, Recipes.names()));
+                    "--recipe %s is a configuration of `lethe protocol --recipes %s` (ExactTraining, in phases: a"
+                            + " trunk, one unit of experts per class, then routers and head), not a recipe `lethe"
+                            + " train` trains jointly; choose one of %s", recipe, recipe, Recipes.names()));
         }
         return OptionChecks.build(spec, "recipe options", () -> {
             TrainingRecipe base = Recipes.parse(recipe);

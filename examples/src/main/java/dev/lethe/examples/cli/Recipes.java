@@ -23,10 +23,14 @@ import java.util.function.Supplier;
  *       TrainingRecipe#isolated(TrainingRecipe)}), which needs one expert per class, top-1 routing
  *       and a shared expert ({@link ArchitectureNeeds#CLASS_ASSIGNED}). Trained jointly they do not
  *       yet reach a usable model (docs/results/isolation-diagnosis.md).
- *   <li>{@code exact}, {@code fast-exact}: not recipes of {@code lethe train} but configurations of
- *       {@code lethe protocol} ({@link #isExact}): the base model is trained by {@code
- *       ExactTraining} with the isolated recipe (trunk on public classes, one unit per deletable
- *       class, routers and head last), so that {@code Method.EXACT} can delete a class exactly.
+ *   <li>{@code assigned}, {@code fast-assigned}, {@code exact}, {@code fast-exact}: not recipes of
+ *       {@code lethe train} but configurations of {@code lethe protocol} ({@link #isPhased}): the
+ *       base model is trained in phases by {@code ExactTraining} with the isolated recipe (trunk,
+ *       one unit of experts per class, routers and head last). In {@code exact} and {@code
+ *       fast-exact} ({@link #isExact}) the trunk sees only the public classes, so that {@code
+ *       Method.EXACT} can delete any other class exactly; in {@code assigned} and {@code
+ *       fast-assigned} it sees every class ({@code ExactPlan.assigned}): each class keeps its own
+ *       experts, and forgetting is approximate.
  * </ul>
  *
  * <p>A name may carry the Switch load-balancing weight after an {@code @}: {@code
@@ -35,21 +39,36 @@ import java.util.function.Supplier;
  */
 public final class Recipes {
 
-    /** One name: the library recipe, what it needs of the architecture, whether it is trained exactly. */
-    private record Entry(Supplier<TrainingRecipe> recipe, ArchitectureNeeds needs, boolean exact, String reference) {}
+    /** How a name's base model is trained. */
+    private enum Training {
+        /** jointly, by the recipe ({@code lethe train}) */
+        JOINT,
+        /** in phases by {@code ExactTraining}, every class public */
+        ASSIGNED,
+        /** in phases by {@code ExactTraining}, the deletable classes out of the trunk */
+        EXACT
+    }
+
+    /** One name: the library recipe, what it needs of the architecture, how it is trained. */
+    private record Entry(Supplier<TrainingRecipe> recipe, ArchitectureNeeds needs, Training training, String reference) {}
 
     /** Name → its entry, in the order {@code --help} lists them. */
     private static final Map<String, Entry> BY_NAME = ImmutableMap.<String, Entry>builder()
-            .put("plain", new Entry(TrainingRecipe::plain, ArchitectureNeeds.NONE, false, null))
-            .put("forget-ready", new Entry(TrainingRecipe::forgetReady, ArchitectureNeeds.NONE, false, null))
-            .put("fast", new Entry(TrainingRecipe::fast, ArchitectureNeeds.NONE, false, null))
-            .put("fast-forget-ready", new Entry(Recipes::fastForgetReady, ArchitectureNeeds.NONE, false, null))
-            .put("isolated", new Entry(TrainingRecipe::isolated, ArchitectureNeeds.CLASS_ASSIGNED, false, "plain"))
+            .put("plain", new Entry(TrainingRecipe::plain, ArchitectureNeeds.NONE, Training.JOINT, null))
+            .put("forget-ready", new Entry(TrainingRecipe::forgetReady, ArchitectureNeeds.NONE, Training.JOINT, null))
+            .put("fast", new Entry(TrainingRecipe::fast, ArchitectureNeeds.NONE, Training.JOINT, null))
+            .put("fast-forget-ready", new Entry(Recipes::fastForgetReady, ArchitectureNeeds.NONE, Training.JOINT, null))
+            .put("isolated", new Entry(TrainingRecipe::isolated, ArchitectureNeeds.CLASS_ASSIGNED, Training.JOINT,
+                    "plain"))
             .put("fast-isolated", new Entry(() -> TrainingRecipe.isolated(TrainingRecipe.fast()),
-                    ArchitectureNeeds.CLASS_ASSIGNED, false, "fast"))
-            .put("exact", new Entry(TrainingRecipe::isolated, ArchitectureNeeds.CLASS_ASSIGNED, true, "plain"))
+                    ArchitectureNeeds.CLASS_ASSIGNED, Training.JOINT, "fast"))
+            .put("assigned", new Entry(TrainingRecipe::isolated, ArchitectureNeeds.CLASS_ASSIGNED, Training.ASSIGNED,
+                    "plain"))
+            .put("fast-assigned", new Entry(() -> TrainingRecipe.isolated(TrainingRecipe.fast()),
+                    ArchitectureNeeds.CLASS_ASSIGNED, Training.ASSIGNED, "fast"))
+            .put("exact", new Entry(TrainingRecipe::isolated, ArchitectureNeeds.CLASS_ASSIGNED, Training.EXACT, "plain"))
             .put("fast-exact", new Entry(() -> TrainingRecipe.isolated(TrainingRecipe.fast()),
-                    ArchitectureNeeds.CLASS_ASSIGNED, true, "fast"))
+                    ArchitectureNeeds.CLASS_ASSIGNED, Training.EXACT, "fast"))
             .build();
 
     private Recipes() {}
@@ -58,14 +77,14 @@ public final class Recipes {
     public static List<String> names() {
         List<String> out = new ArrayList<>();
         BY_NAME.forEach((name, e) -> {
-            if (!e.exact()) {
+            if (e.training() == Training.JOINT) {
                 out.add(name);
             }
         });
         return List.copyOf(out);
     }
 
-    /** @return every name {@code lethe protocol --recipes} takes: the recipes, then the exact configurations */
+    /** @return every name {@code lethe protocol --recipes} takes: the recipes, then the phased configurations */
     public static List<String> protocolNames() {
         return List.copyOf(BY_NAME.keySet());
     }
@@ -76,7 +95,7 @@ public final class Recipes {
      * @param spec a name of {@link #protocolNames()}, optionally followed by {@code @W}, the
      *     load-balancing weight (e.g. {@code forget-ready@0.1})
      * @return the library's recipe with that weight (epochs and seed as the library's; set them
-     *     with {@code toBuilder()}); for an exact configuration, the recipe of its phases
+     *     with {@code toBuilder()}); for a phased configuration, the recipe of its phases
      * @throws IllegalArgumentException naming the spec and the known names if the name is unknown,
      *     or the weight is not a number &gt;= 0
      */
@@ -112,7 +131,18 @@ public final class Recipes {
      * @throws IllegalArgumentException if the name is unknown
      */
     public static boolean isExact(String spec) {
-        return entry(spec).exact();
+        return entry(spec).training() == Training.EXACT;
+    }
+
+    /**
+     * @param spec a name of {@link #protocolNames()}, optionally with {@code @W}
+     * @return whether its base model is trained in phases by {@code ExactTraining} ({@code
+     *     assigned}, {@code fast-assigned} and the exact configurations), which only {@code lethe
+     *     protocol} makes
+     * @throws IllegalArgumentException if the name is unknown
+     */
+    public static boolean isPhased(String spec) {
+        return entry(spec).training() != Training.JOINT;
     }
 
     /**

@@ -26,6 +26,7 @@ import dev.lethe.unlearn.profile.ExpertSelector;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -67,10 +68,10 @@ final class BaseModels {
     /**
      * @param conf a configuration
      * @return its base model's key in the model cache ({@link ModelCache#key}, or {@link
-     *     ModelCache#exactKey} for an exact configuration)
+     *     ModelCache#exactKey} for a phased configuration)
      */
     String key(ProtocolConfiguration conf) {
-        return conf.exact() ? ModelCache.exactKey(splits, conf.config(), conf.plan())
+        return conf.phased() ? ModelCache.exactKey(splits, conf.config(), conf.plan())
                 : ModelCache.key(splits, conf.config(), conf.recipe());
     }
 
@@ -114,12 +115,12 @@ final class BaseModels {
             return Optional.empty();
         }
         if (!models.contains(modelKey)) {
-            ProtocolCommand.log(conf.exact() ? "training the %s base model by ExactTraining (%s) ..."
+            ProtocolCommand.log(conf.phased() ? "training the %s base model by ExactTraining (%s) ..."
                     : "training the %s base model (%d epochs) ...", conf.name(),
-                    conf.exact() ? conf.plan() : conf.recipe().epochs());
+                    conf.phased() ? conf.plan() : conf.recipe().epochs());
         }
         JsonObject o = new JsonObject();
-        try (TrainedModel base = conf.exact()
+        try (TrainedModel base = conf.phased()
                 ? models.getOrCreate(modelKey, () -> TrainedModel.exact(splits, splits.labeledTrain(), conf.config(),
                         conf.plan(), ProtocolCommand::log), log)
                 : models.getOrTrain(splits, conf.config(), conf.recipe(), TrainingProgress.console(log, false), log)) {
@@ -132,7 +133,7 @@ final class BaseModels {
             o.addProperty("threads", base.metadata(SavedModels.THREADS).map(Integer::parseInt)
                     .orElse(RuntimeOptions.effectiveThreads()));
             o.addProperty("epochs", conf.recipe().epochs());
-            if (conf.exact()) {
+            if (conf.phased()) {
                 o.add("exactPlan", conf.plan().toJson());
             }
             JsonArray curve = new JsonArray(); // empty when the model came from the cache without its record
@@ -226,19 +227,20 @@ final class BaseModels {
 
     /**
      * The exact reference of a deletion: {@code ExactTraining} with the configuration's plan on the
-     * training split without some classes, from the model cache or trained now. An exact deletion
-     * must give this model bit for bit.
+     * training split without some classes (and without them among the public classes), from the
+     * model cache or trained now. An exact deletion must give this model bit for bit; on a
+     * configuration where every class is public ({@code assigned}) it is the Retrain of the same
+     * phased training.
      *
-     * @param conf an exact configuration
+     * @param conf a phased configuration
      * @param without the classes deleted
      * @return the model (closed by the caller); {@link SavedModels#UNLEARN_SECONDS} is its training
      *     time
      * @throws IOException if data or files cannot be read or written
      */
     TrainedModel exactReference(ProtocolConfiguration conf, List<Integer> without) throws IOException {
-        ExactPlan plan = conf.exactPlan().orElseThrow(() -> new IllegalArgumentException(
-                conf.name() + " is not an exact configuration"));
-        return models.getOrCreate(ModelCache.exactReferenceKey(splits, conf.config(), plan, without), () -> {
+        ExactPlan plan = referencePlan(conf, without);
+        return models.getOrCreate(exactReferenceKey(conf, without), () -> {
             ProtocolCommand.log("exact reference: ExactTraining without class%s %s ...",
                     without.size() > 1 ? "es" : "", names(without));
             LabeledData train = splits.labeledTrain();
@@ -252,8 +254,26 @@ final class BaseModels {
         }, log);
     }
 
+    /**
+     * @param conf a phased configuration
+     * @param without the classes deleted
+     * @return the model-cache key of its {@link #exactReference}
+     */
+    String exactReferenceKey(ProtocolConfiguration conf, List<Integer> without) {
+        return ModelCache.exactReferenceKey(splits, conf.config(), referencePlan(conf, without), without);
+    }
+
+    /** The configuration's plan without the deleted classes among its public classes. */
+    private static ExactPlan referencePlan(ProtocolConfiguration conf, List<Integer> without) {
+        ExactPlan full = conf.exactPlan().orElseThrow(() -> new IllegalArgumentException(
+                conf.name() + " is not a phased configuration"));
+        List<Integer> remaining = new ArrayList<>(full.publicClasses());
+        remaining.removeAll(without);
+        return full.withPublicClasses(remaining);
+    }
+
     private String names(List<Integer> classes) {
-        List<String> out = new java.util.ArrayList<>();
+        List<String> out = new ArrayList<>();
         classes.forEach(c -> out.add(c + " (" + splits.classNames().get(c) + ")"));
         return String.join(", ", out);
     }

@@ -255,8 +255,9 @@ public final class ProtocolCommand implements Callable<Integer> {
             sayOnce("skip-exact-" + method.name(), "%s: not run on the exact configurations (there only exact deletion"
                     + " and, for contrast, fine-tune and ours-head run)", method.name());
         } else {
-            sayOnce("skip-joint-" + method.name(), "%s: not run on %s nor any other jointly trained base model: exact"
-                    + " deletion needs a base model trained by ExactTraining (--recipes exact or fast-exact)",
+            sayOnce("skip-joint-" + method.name(), "%s: not run on %s nor any other base model without a deletable"
+                    + " class outside the trunk: exact deletion needs an exact configuration (--recipes exact or"
+                    + " fast-exact)",
                     method.name(), conf.name());
         }
     }
@@ -269,12 +270,11 @@ public final class ProtocolCommand implements Callable<Integer> {
 
     /**
      * The key of a Retrain's records: on a jointly trained base, the base of the same architecture
-     * and recipe trained without the classes; on an exact configuration, its own training ({@code
+     * and recipe trained without the classes; on a phased configuration, its own training ({@code
      * ExactTraining} with the plan) without them, the model an exact deletion must equal.
      */
     private String retrainKey(String kind, ProtocolConfiguration conf, List<Integer> without) {
-        String model = conf.exact()
-                ? ModelCache.exactReferenceKey(splits, conf.config(), conf.exactPlan().orElseThrow(), without)
+        String model = conf.phased() ? bases.exactReferenceKey(conf, without)
                 : ModelCache.key(splits, conf.config(), conf.recipe());
         List<Object> parts = new ArrayList<>();
         parts.add(model);
@@ -286,7 +286,7 @@ public final class ProtocolCommand implements Callable<Integer> {
 
     /** The Retrain oracle of a configuration (see {@link #retrainKey}); its training time is the oracle's time. */
     private TrainedModel retrainModel(ProtocolConfiguration conf, List<Integer> without) throws IOException {
-        return conf.exact() ? bases.exactReference(conf, without) : bases.retrain(conf, without, conf.seed());
+        return conf.phased() ? bases.exactReference(conf, without) : bases.retrain(conf, without, conf.seed());
     }
 
     /** The Retrain record of a cell: cached, or the oracle trained (or read from the model cache) and evaluated. */

@@ -10,15 +10,18 @@ import java.util.Optional;
 /**
  * One base model of the protocol: a recipe name of {@code --recipes} with a seed, the training
  * recipe and architecture it stands for (the architecture with what the recipe needs, {@link
- * dev.lethe.examples.cli.Recipes#needs}), and, for the exact configurations ({@code exact}, {@code
- * fast-exact}), the {@link ExactPlan} its base model is trained with by {@code ExactTraining}.
+ * dev.lethe.examples.cli.Recipes#needs}), and, for the phased configurations ({@code assigned},
+ * {@code fast-assigned}, {@code exact}, {@code fast-exact}), the {@link ExactPlan} its base model is
+ * trained with by {@code ExactTraining}. A phased configuration's Retrain is {@code ExactTraining}
+ * with the same plan on the data without the class; it is exact when some class is not public
+ * (only those can be deleted, exactly).
  *
  * @param name the recipe's name as given, e.g. {@code fast-isolated} or {@code exact}
  * @param seed the seed of training and unlearning
- * @param recipe the training recipe, with {@code --epochs} and the seed (for an exact
- *     configuration, the recipe of the plan's phases, which its standard Retrain also uses)
+ * @param recipe the training recipe, with {@code --epochs} and the seed (for a phased
+ *     configuration, the recipe of the plan's phases)
  * @param config the architecture
- * @param plan the exact-training plan, or null for a jointly trained base model
+ * @param plan the phased-training plan, or null for a jointly trained base model
  */
 record ProtocolConfiguration(String name, long seed, TrainingRecipe recipe, MoeResNet.Config config, ExactPlan plan) {
 
@@ -28,12 +31,20 @@ record ProtocolConfiguration(String name, long seed, TrainingRecipe recipe, MoeR
         Preconditions.checkNotNull(config, "config must not be null");
     }
 
-    /** @return whether the base model is trained by {@code ExactTraining} */
-    boolean exact() {
+    /** @return whether the base model is trained in phases by {@code ExactTraining} */
+    boolean phased() {
         return plan != null;
     }
 
-    /** @return the plan, for an exact configuration */
+    /**
+     * @return whether the base model is trained by {@code ExactTraining} with a class that is not
+     *     public: the exact method can delete such a class, and only such classes are forgotten
+     */
+    boolean exact() {
+        return plan != null && plan.publicClasses().size() < config.numClasses();
+    }
+
+    /** @return the plan, for a phased configuration */
     Optional<ExactPlan> exactPlan() {
         return Optional.ofNullable(plan);
     }
@@ -44,7 +55,7 @@ record ProtocolConfiguration(String name, long seed, TrainingRecipe recipe, MoeR
      *     public classes of an exact configuration, which trained its frozen trunk)
      */
     boolean deletable(int forgetClass) {
-        return plan == null || !plan.isPublic(forgetClass);
+        return !exact() || !plan.isPublic(forgetClass);
     }
 
     /**

@@ -52,9 +52,11 @@ final class ProtocolOptions {
                     + " optionally @W for the load-balancing weight (default: ${DEFAULT-VALUE}). isolated and"
                     + " fast-isolated route each class to its own expert (--experts C --top-k 1 --shared-expert are"
                     + " set for them; experimental: trained jointly they do not yet reach a usable model, see"
-                    + " docs/results/isolation-diagnosis.md); exact and fast-exact train that architecture by"
-                    + " ExactTraining (see"
-                    + " --public-classes, --exact-epochs), where the exact method deletes a class bit for bit.",
+                    + " docs/results/isolation-diagnosis.md); assigned and fast-assigned train that architecture"
+                    + " in phases by ExactTraining with every class in the trunk (a unit of experts per class, then"
+                    + " routers and head); exact and fast-exact train it by ExactTraining with only --public-classes"
+                    + " in the trunk, where the exact method deletes any other class bit for bit (see"
+                    + " --exact-epochs).",
             completionCandidates = Converters.ProtocolRecipeCandidates.class)
     List<String> recipes;
 
@@ -281,8 +283,9 @@ final class ProtocolOptions {
         TrainingRecipe recipe = recipe(name, seed);
         MoeResNet.Config config = architecture.config(numClasses, seed, name);
         ExactPlan plan = null;
-        if (Recipes.isExact(name)) {
-            plan = ExactPlan.of(publicClasses(numClasses), recipe);
+        if (Recipes.isPhased(name)) {
+            plan = Recipes.isExact(name) ? ExactPlan.of(publicClasses(numClasses), recipe)
+                    : ExactPlan.assigned(numClasses, recipe);
             if (exactEpochs != null) {
                 int[] e = exactEpochs.values();
                 plan = plan.withEpochs(e[0], e[1], e[2]);

@@ -39,13 +39,18 @@ class RecipesTest {
     }
 
     @Test
-    void names_trainingRecipesLeaveOutTheExactConfigurations_whichOnlyTheProtocolTakes() {
+    void names_trainingRecipesLeaveOutThePhasedConfigurations_whichOnlyTheProtocolTakes() {
         assertThat(Recipes.names()).containsExactly("plain", "forget-ready", "fast", "fast-forget-ready", "isolated",
                 "fast-isolated");
         assertThat(Recipes.protocolNames()).containsExactly("plain", "forget-ready", "fast", "fast-forget-ready",
-                "isolated", "fast-isolated", "exact", "fast-exact");
+                "isolated", "fast-isolated", "assigned", "fast-assigned", "exact", "fast-exact");
         assertThat(Recipes.isExact("fast-exact")).isTrue();
+        assertThat(Recipes.isPhased("fast-exact")).isTrue();
+        assertThat(Recipes.isExact("fast-assigned")).isFalse();
+        assertThat(Recipes.isPhased("fast-assigned")).isTrue();
         assertThat(Recipes.isExact("fast-isolated")).isFalse();
+        assertThat(Recipes.isPhased("fast-isolated")).isFalse();
+        assertThat(Recipes.reference("fast-assigned")).contains("fast");
         assertThat(Recipes.reference("fast-exact")).contains("fast");
         assertThat(Recipes.reference("isolated@0.1")).contains("plain");
         assertThat(Recipes.reference("forget-ready")).isEmpty();

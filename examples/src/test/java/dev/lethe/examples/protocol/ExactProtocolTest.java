@@ -140,6 +140,35 @@ class ExactProtocolTest {
         assertThat(again.get("records")).isEqualTo(json.get("records"));
     }
 
+    @Test
+    void protocol_assignedConfiguration_trainsInPhasesWithEveryClassPublic_andItsRetrainIsThePhasedTraining()
+            throws Exception {
+        Path data = SyntheticCifar.write(tmp.resolve("data"), 20);
+        Path docs = tmp.resolve("docs");
+        String[] result = run("protocol", "--data", data.toString(), "--epochs", "1", "--widths", "4,8,8",
+                "--recipes", "assigned", "--classes", "3", "--methods", "reset-retrain,exact", "--retain-sample", "20",
+                "--mia-per-side", "10", "--relearn-steps", "0,2", "--cache", tmp.resolve("cache").toString(),
+                "--docs", docs.toString());
+        assertThat(result[0]).as(result[1]).isEqualTo("0");
+        assertThat(result[1]).contains("training the assigned base model by ExactTraining")
+                // the Retrain is the same phased training without the class, every remaining class public
+                .contains("exact reference: ExactTraining without class 3 (cat)")
+                .contains("public classes [0, 1, 2, 4, 5, 6, 7, 8, 9]")
+                .doesNotContain("Retrain oracle without class 3")
+                // an approximate method runs; exact deletion does not (every class trained the trunk)
+                .contains("reset-retrain on class 3 (cat)")
+                .contains("exact: not run on assigned");
+        JsonObject json = JsonParser.parseString(Files.readString(docs.resolve("results/cifar10-classwise.json")))
+                .getAsJsonObject();
+        assertThat(find(json, "base", null).getAsJsonObject("exactPlan").get("publicClasses").toString())
+                .isEqualTo("[0,1,2,3,4,5,6,7,8,9]");
+        JsonObject reset = find(json, "run", "reset-retrain");
+        assertThat(reset.has("exactCheck")).isFalse();
+        // the ledger says the class still lives in the trunk after an approximate method
+        assertThat(reset.getAsJsonObject("provenance").get("erased").getAsBoolean()).isFalse();
+        assertThat(find(json, "run", "retrain").get("forgetClass").getAsInt()).isEqualTo(3);
+    }
+
     private static void assertPng(Path png, java.awt.Dimension size) throws Exception {
         BufferedImage image = ImageIO.read(png.toFile());
         assertThat(image).as(png.toString()).isNotNull();

@@ -11,6 +11,7 @@ import java.util.Collection;
 import java.util.Locale;
 import java.util.Set;
 import java.util.SortedSet;
+import java.util.stream.IntStream;
 
 /**
  * The settings of {@link ExactTraining}: which classes are public (never deleted, they train the
@@ -81,6 +82,36 @@ public final class ExactPlan {
                 Math.max(1, recipe.epochs() / 2),
                 1f,
                 recipe.seed());
+    }
+
+    /**
+     * The class-assigned configuration trained in phases, with no class deletable exactly: every
+     * class is public, so the trunk is trained on every image (through one carrier expert, as in
+     * {@link ExactTraining}), then one unit per class (its experts of every MoE layer), then the
+     * routers and the head. Each class keeps its own experts and the routers learn the assignment,
+     * as in an exact configuration, but the trunk carries every class: forgetting a class from it
+     * is approximate (e.g. re-deriving its unit, the routers and the head from retain data), and
+     * the model's ledger says which tensors still carry the class. It is the isolated recipe of
+     * issue 13 that trains: jointly, class-routed dispatch leaks the label to the head
+     * (docs/results/isolation-diagnosis.md).
+     *
+     * @param numClasses the number of classes, at least 2
+     * @param recipe the recipe of every phase (e.g. {@code TrainingRecipe.isolated(TrainingRecipe.fast())})
+     * @return the plan, every class public
+     */
+    public static ExactPlan assigned(int numClasses, TrainingRecipe recipe) {
+        Preconditions.checkArgument(numClasses >= 2, "numClasses (%s) must be >= 2", numClasses);
+        return of(IntStream.range(0, numClasses).boxed().toList(), recipe);
+    }
+
+    /**
+     * @param classes the public classes of the copy, at least one
+     * @return a copy with these public classes (e.g. those of this plan without classes that are
+     *     left out of the data: the same plan on the data without them)
+     */
+    public ExactPlan withPublicClasses(Collection<Integer> classes) {
+        Preconditions.checkNotNull(classes, "classes must not be null");
+        return new ExactPlan(ImmutableSortedSet.copyOf(classes), recipe, trunkEpochs, unitEpochs, headEpochs, negatives, seed);
     }
 
     /** @return the public classes, ascending */

@@ -84,6 +84,11 @@ import java.util.stream.IntStream;
  * <p>What is approximate: nothing about the deletion; but accuracy depends on a trunk that never saw
  * the deletable classes, and on units that never saw each other (they are told apart by the
  * router and head only). Deterministic on the CPU with a fixed number of threads.
+ *
+ * <p>With every class public ({@link ExactPlan#assigned}) the same phases train the class-assigned
+ * configuration: the trunk sees every class, each class keeps its own experts, and the routers
+ * route by class at inference; no class can then be deleted exactly (the trunk, and as negatives
+ * the other classes' units, carry it; the ledger lists them), so forgetting is approximate.
  */
 public final class ExactTraining {
 

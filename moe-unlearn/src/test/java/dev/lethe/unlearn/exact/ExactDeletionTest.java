@@ -25,9 +25,12 @@ import dev.lethe.unlearn.SyntheticImages;
 import dev.lethe.unlearn.Unlearner;
 import dev.lethe.unlearn.UnlearningResult;
 import dev.lethe.unlearn.data.LabeledData;
+import dev.lethe.unlearn.profile.ActivationProfile;
+import dev.lethe.unlearn.profile.ActivationProfiler;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -233,6 +236,31 @@ class ExactDeletionTest {
         assertThat(ledger.dependenciesOf(expert2)).containsExactly(0, 1, 2);
         assertThat(ledger.dependenciesOf("01features_01PatchWhitening_bias")).containsExactly(0, 1);
         assertThat(ledger.dependenciesOf("02head_01Linear_weight")).containsExactly(0, 1, 2, 3);
+    }
+
+    @Test
+    void assigned_everyClassPublic_routesEachClassToItsOwnExpertAndRefusesExactDeletion() throws Exception {
+        ExactPlan assigned = ExactPlan.assigned(4, plan.recipe());
+        assertThat(assigned.publicClasses()).containsExactly(0, 1, 2, 3);
+        assertThat(assigned.withPublicClasses(List.of(0, 1))).isEqualTo(plan);
+        assertThatThrownBy(() -> ExactPlan.assigned(1, plan.recipe())).hasMessage("numClasses (1) must be >= 2");
+        try (Model m = MoeResNet.newModel(CONFIG)) {
+            ExactTraining.fit(m, train, assigned, null);
+            // the routers learned the assignment: the expert tells the class (on this 16-image toy
+            // model one class may share another's expert in a layer; CIFAR-10: docs/results)
+            ActivationProfile profile = ActivationProfiler.profile(m, train, null, 16);
+            for (String layer : profile.layerNames()) {
+                assertThat(profile.layer(layer).mutualInformationShare()).as(layer).isGreaterThan(0.8);
+                long own = IntStream.range(0, 4).filter(c -> profile.share(layer, c)[c] > 0.5).count();
+                assertThat(own).as("classes routed mostly to their own expert in %s", layer).isGreaterThanOrEqualTo(3);
+            }
+            // every class trained the trunk: no class can be deleted exactly, and the ledger says so
+            ProvenanceLedger ledger = ProvenanceLedger.of(m).orElseThrow();
+            assertThat(ledger.dependenciesOf("01features_01PatchWhitening_bias")).containsExactly(0, 1, 2, 3);
+            assertThatThrownBy(() -> Unlearner.forClass(2).from(m).using(train).method(Method.EXACT).retrain())
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("class 2 is public in this model (public classes [0, 1, 2, 3])");
+        }
     }
 
     private static Map<String, float[]> values(Model m) {
