@@ -190,14 +190,26 @@ public final class ArchitectureOptions {
     }
 
     /**
-     * @return the options as they would be typed, e.g. {@code --layout resnet --widths 16,32,64
-     *     --experts 8 --top-k 2 --moe-stages 2,3 --logit-scale 1.0} (and {@code --shared-expert} when
-     *     set); a recipe's needs may change the experts, top-k and shared expert of its models
-     *     ({@link #config(int, long, String)})
+     * @return the options as they would be typed to reproduce the run, e.g. {@code --layout resnet
+     *     --widths 16,32,64 --moe-stages 2,3 --logit-scale 1.0}: layout, widths, MoE stages and
+     *     logit scale always; {@code --experts}, {@code --top-k} and {@code --shared-expert} only
+     *     when the user typed them, since a recipe's needs set them where they were left out
+     *     ({@link #config(int, long, String)}) and refuses them where they were typed and contradict
+     *     it (the defaults, 8 experts top-2, hold for the recipes without needs)
      */
     public String commandLine() {
         resolveLayoutDefaults();
-        return String.format(Locale.ROOT, "--layout %s --widths %s --experts %d --top-k %d --moe-stages %s --logit-scale %s%s",
-                layout, widths, experts, topK, moeStages, logitScale, sharedExpert ? " --shared-expert" : "");
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "--layout %s --widths %s", layout, widths));
+        if (matched("--experts")) {
+            sb.append(" --experts ").append(experts);
+        }
+        if (matched("--top-k")) {
+            sb.append(" --top-k ").append(topK);
+        }
+        sb.append(" --moe-stages ").append(moeStages).append(" --logit-scale ").append(logitScale);
+        if (matched("--shared-expert")) {
+            sb.append(" --shared-expert");
+        }
+        return sb.toString();
     }
 }
