@@ -19,7 +19,10 @@ import java.util.Set;
  * on it without being touched (trained on top of touched ones), which of them the run re-derived
  * from retain data alone (reset and retrained, so that they no longer depend on the class), and
  * which still carry its influence — each with its share of the model's parameters (BatchNorm
- * statistics not counted). A model trained without a ledger gets a report that says so instead of
+ * statistics not counted). A run that trains on the forgotten class's own images (a suppression
+ * loss on the forget set, gradient ascent, random labels) adds to what carries its influence: those
+ * tensors are listed apart as {@link #introduced()}, so that "still carrying" can exceed what the
+ * class's data touched in training without reading as a contradiction. A model trained without a ledger gets a report that says so instead of
  * guessing ({@link #isRecorded()}).
  *
  * <p>"Re-derived" is read from the ledgers before and after: a tensor that depended on the class
@@ -38,10 +41,12 @@ public final class ProvenanceReport {
     private final List<String> dependent;
     private final List<String> rederived;
     private final List<String> remaining;
+    private final List<String> introduced;
     private final double touchedShare;
     private final double dependentShare;
     private final double rederivedShare;
     private final double remainingShare;
+    private final double introducedShare;
 
     private ProvenanceReport(
             int forgetClass,
@@ -52,6 +57,7 @@ public final class ProvenanceReport {
             List<String> dependent,
             List<String> rederived,
             List<String> remaining,
+            List<String> introduced,
             double[] shares) {
         this.forgetClass = forgetClass;
         this.note = note;
@@ -61,10 +67,12 @@ public final class ProvenanceReport {
         this.dependent = ImmutableList.copyOf(dependent);
         this.rederived = ImmutableList.copyOf(rederived);
         this.remaining = ImmutableList.copyOf(remaining);
+        this.introduced = ImmutableList.copyOf(introduced);
         touchedShare = shares[0];
         dependentShare = shares[1];
         rederivedShare = shares[2];
         remainingShare = shares[3];
+        introducedShare = shares[4];
     }
 
     /**
@@ -88,7 +96,8 @@ public final class ProvenanceReport {
                     List.of(),
                     List.of(),
                     List.of(),
-                    new double[] {Double.NaN, Double.NaN, Double.NaN, Double.NaN});
+                    List.of(),
+                    new double[] {Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN});
         }
         ProvenanceLedger b = before.get();
         List<String> touched = b.touchedBy(forgetClass);
@@ -106,8 +115,13 @@ public final class ProvenanceReport {
         }
         List<String> rederived = new ArrayList<>(influenced);
         rederived.removeAll(remaining);
-        double[] shares = {b.share(touched), b.share(dependent), b.share(rederived), b.share(remaining)};
-        return new ProvenanceReport(forgetClass, note, true, b.isComplete(), touched, dependent, rederived, remaining, shares);
+        List<String> introduced = new ArrayList<>(remaining);
+        introduced.removeAll(influenced);
+        double[] shares = {
+            b.share(touched), b.share(dependent), b.share(rederived), b.share(remaining), b.share(introduced)
+        };
+        return new ProvenanceReport(
+                forgetClass, note, true, b.isComplete(), touched, dependent, rederived, remaining, introduced, shares);
     }
 
     /** @return the class */
@@ -150,6 +164,14 @@ public final class ProvenanceReport {
         return remaining;
     }
 
+    /**
+     * @return the tensors among {@link #remaining()} that did not depend on the class before the run:
+     *     the run itself trained them on the class's images (empty for a run that never reads them)
+     */
+    public List<String> introduced() {
+        return introduced;
+    }
+
     /** @return the parameter share of {@link #touched()} */
     public double touchedShare() {
         return touchedShare;
@@ -168,6 +190,11 @@ public final class ProvenanceReport {
     /** @return the parameter share of {@link #remaining()} */
     public double remainingShare() {
         return remainingShare;
+    }
+
+    /** @return the parameter share of {@link #introduced()} */
+    public double introducedShare() {
+        return introducedShare;
     }
 
     /** @return whether no tensor carries the class's influence any more (by a complete ledger) */
@@ -192,11 +219,15 @@ public final class ProvenanceReport {
                 100 * dependentShare));
         sb.append(String.format(
                 Locale.ROOT,
-                "  re-derived without it: %d tensors (%.2f %%); still carrying its influence: %d tensors (%.2f %%)%s%n",
+                "  re-derived without it: %d tensors (%.2f %%); still carrying its influence: %d tensors (%.2f %%)%s%s%n",
                 rederived.size(),
                 100 * rederivedShare,
                 remaining.size(),
                 100 * remainingShare,
+                introduced.isEmpty()
+                        ? ""
+                        : String.format(Locale.ROOT, ", of which %d (%.2f %%) only because this run trained them on"
+                                + " the class's images", introduced.size(), 100 * introducedShare),
                 note.isEmpty() ? "" : " — " + note));
         return sb.toString();
     }
@@ -217,22 +248,32 @@ public final class ProvenanceReport {
         add(o, "dependent", dependent, dependentShare);
         add(o, "rederived", rederived, rederivedShare);
         add(o, "remaining", remaining, remainingShare);
+        add(o, "introduced", introduced, introducedShare);
         return o;
     }
 
     /**
-     * @param json JSON written by {@link #toJson()}
+     * @param json JSON written by {@link #toJson()} (a record written before {@link #introduced()}
+     *     existed gets it re-computed from the lists, without a share)
      * @return the report
      * @throws IllegalArgumentException if a field is missing
      */
     public static ProvenanceReport fromJson(JsonObject json) {
         Preconditions.checkNotNull(json, "json must not be null");
         try {
-            double[] shares = new double[4];
-            String[] keys = {"touched", "dependent", "rederived", "remaining"};
+            double[] shares = new double[5];
+            String[] keys = {"touched", "dependent", "rederived", "remaining", "introduced"};
             List<List<String>> lists = new ArrayList<>();
             for (int i = 0; i < keys.length; i++) {
                 JsonObject part = json.getAsJsonObject(keys[i]);
+                if (part == null && "introduced".equals(keys[i])) {
+                    List<String> introduced = new ArrayList<>(lists.get(3));
+                    introduced.removeAll(lists.get(0));
+                    introduced.removeAll(lists.get(1));
+                    shares[i] = Double.NaN;
+                    lists.add(introduced);
+                    continue;
+                }
                 JsonElement share = part.get("share");
                 shares[i] = share == null || share.isJsonNull() ? Double.NaN : share.getAsDouble();
                 List<String> names = new ArrayList<>();
@@ -248,6 +289,7 @@ public final class ProvenanceReport {
                     lists.get(1),
                     lists.get(2),
                     lists.get(3),
+                    lists.get(4),
                     shares);
         } catch (NullPointerException | ClassCastException | IllegalStateException e) {
             throw new IllegalArgumentException("malformed provenance report: " + e, e);

@@ -95,6 +95,7 @@ final class Records {
             o.addProperty("rederived", p.rederivedShare());
             o.addProperty("remaining", p.remainingShare());
             o.addProperty("remainingTensors", p.remaining().size());
+            o.addProperty("introduced", p.introducedShare());
             o.addProperty("erased", p.isErased());
         }
         if (!p.note().isEmpty()) {

@@ -65,6 +65,7 @@ final class ResultsReport {
     static final double STRONG_MODEL_ACCURACY = 90;
 
     private final Path docs;
+    private final Path cache;
     private final List<String> commandLine;
     private final String data;
     private final int threads;
@@ -80,6 +81,8 @@ final class ResultsReport {
 
     /**
      * @param docs where RESULTS.md, results/ and results/charts/ go
+     * @param cache the cache of models and run records (named in the text, so that a report written
+     *     from another cache does not point at the default one)
      * @param commandLine the options that shape the results, as typed
      * @param data the data: its file, SHA-256 and splits
      * @param threads libtorch threads
@@ -90,9 +93,10 @@ final class ResultsReport {
      * @param tuningClass the class the sweeps forgot, whose runs are reported apart; empty without
      *     {@code --tune}
      */
-    ResultsReport(Path docs, List<String> commandLine, String data, int threads, int retainSample, int miaPerSide,
-            double maxForgetAccuracy, List<String> classNames, OptionalInt tuningClass) {
+    ResultsReport(Path docs, Path cache, List<String> commandLine, String data, int threads, int retainSample,
+            int miaPerSide, double maxForgetAccuracy, List<String> classNames, OptionalInt tuningClass) {
         this.docs = Preconditions.checkNotNull(docs, "docs must not be null");
+        this.cache = Preconditions.checkNotNull(cache, "cache must not be null");
         this.commandLine = List.copyOf(commandLine);
         this.data = data;
         this.threads = threads;
@@ -114,7 +118,7 @@ final class ResultsReport {
      */
     ResultsReport(ProtocolOptions options, String architecture, String data, int threads, double maxForgetAccuracy,
             List<String> classNames) {
-        this(options.docs, withArchitecture(options.commandLine(), architecture, threads), data, threads,
+        this(options.docs, options.cache, withArchitecture(options.commandLine(), architecture, threads), data, threads,
                 options.retainSample, options.miaPerSide, maxForgetAccuracy, classNames,
                 options.tune ? OptionalInt.of(options.tuneClass) : OptionalInt.empty());
     }
@@ -191,6 +195,12 @@ final class ResultsReport {
         RunCache.write(docs.resolve("RESULTS.md"), markdown());
     }
 
+    /** @return the cache as the text names it: as typed, with a trailing slash, in the Markdown's own separator */
+    private String cacheForText() {
+        String text = cache.toString().replace('\\', '/');
+        return text.endsWith("/") ? text : text + "/";
+    }
+
     /**
      * @return RESULTS.md
      * @throws IOException if the reading cannot be read
@@ -202,9 +212,10 @@ final class ResultsReport {
                 .append(LocalDate.now()).append(", on this project's 2-core CPU machine (shared; libtorch on ")
                 .append(threads).append(" thread").append(threads == 1 ? "" : "s")
                 .append("), data ").append(data)
-                .append(". Every model and run is cached in `.lethe/protocol/`: rerunning the command resumes. ")
-                .append("Machine-readable: `docs/results/cifar10-classwise.json`; charts: `docs/")
-                .append(ResultsCharts.FOLDER).append("/`.\n\n");
+                .append(". Every model and run is cached in `").append(cacheForText())
+                .append("`: rerunning the command with `--cache` there resumes. ")
+                .append("Machine-readable: [`results/cifar10-classwise.json`](results/cifar10-classwise.json); charts: `")
+                .append(ResultsCharts.FOLDER).append("/` (both beside this file).\n\n");
         legend(sb);
         baseModels(sb);
         sweeps(sb);
@@ -622,7 +633,11 @@ final class ResultsReport {
                             + " trained on them); re-derived without it %.2f %%; still carrying its influence %.2f %%"
                             + " (%d tensors)%s", 100 * num(p, "touched"), 100 * num(p, "dependent"),
                     100 * num(p, "rederived"), 100 * num(p, "remaining"), (int) num(p, "remainingTensors"),
-                    p.has("erased") && p.get("erased").getAsBoolean() ? ": erased" : ""));
+                    p.has("erased") && p.get("erased").getAsBoolean() ? ": erased" : "")
+                    + (p.has("introduced") && num(p, "introduced") > 0
+                            ? String.format(Locale.ROOT, ", of which %.2f %% only because the run trained them on the"
+                                    + " class's images", 100 * num(p, "introduced"))
+                            : ""));
         }
         if (!lines.isEmpty()) {
             sb.append("\nProvenance (the models' ledgers: where the forgotten class's data went in training, and what"

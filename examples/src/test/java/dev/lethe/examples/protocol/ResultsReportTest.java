@@ -139,7 +139,7 @@ class ResultsReportTest {
     }
 
     private ResultsReport report() {
-        ResultsReport report = new ResultsReport(tmp.resolve("docs"), List.of("--recipes plain,isolated"), "synthetic", 1,
+        ResultsReport report = new ResultsReport(tmp.resolve("docs"), tmp.resolve("cache"), List.of("--recipes plain,isolated"), "synthetic", 1,
                 5000, 2000, 1.0, CLASSES, OptionalInt.empty());
         report.add(base("plain", 75.0, 0.02, 13, 0.97));
         report.add(base("isolated", 74.0, 0.85, 0, 0.20));
@@ -159,6 +159,15 @@ class ResultsReportTest {
         // plain is not class-routed: no target line for it
         assertThat(md).doesNotContain("- plain, seed 0: MI share");
         assertThat(md).contains("[routing-isolated-seed0-L1.png](results/charts/routing-isolated-seed0-L1.png)");
+    }
+
+    @Test
+    void markdown_namesTheCacheItCameFrom_andLinksTheJsonBesideItself() throws Exception {
+        String md = report().markdown();
+        // a report written with --cache/--docs elsewhere must not point at the default locations
+        assertThat(md).contains("cached in `" + tmp.resolve("cache").toString().replace('\\', '/') + "/`")
+                .contains("[`results/cifar10-classwise.json`](results/cifar10-classwise.json)")
+                .doesNotContain(".lethe/protocol");
     }
 
     @Test
