@@ -561,7 +561,6 @@ final class ResultsReport {
             }
             JsonObject curve = curve(rows.get(0), "retainOnly");
             steps = curve == null ? new int[0] : ints(curve.getAsJsonArray("steps"));
-            int last = steps.length == 0 ? 0 : steps[steps.length - 1];
             List<String> checks = new ArrayList<>();
             checks.add(check("Avg.Gap", mean(rows, r -> num(r, "avgGap")), "%.2f", v -> v <= MAX_AVG_GAP));
             checks.add(check("TA vs Retrain", mean(rows, r -> num(vs(r), "taGap")), "%+.2f",
@@ -570,8 +569,19 @@ final class ResultsReport {
                 checks.add(check("few-shot @" + s, mean(rows, r -> relearnGapAt(r, "fewShot", s)), "%+.1f",
                         v -> Math.abs(v) <= MAX_RELEARN_GAP));
             }
-            checks.add(check("retain-only @" + last, mean(rows, r -> relearnGapAt(r, "retainOnly", last)), "%+.1f",
-                    v -> Math.abs(v) <= MAX_RELEARN_GAP));
+            // a hidden class may come back after a few retain-only steps and fade again: the attacker
+            // stops where it is highest, so the check reads the checkpoint with the largest mean gap
+            int worstStep = -1;
+            double worstRetainOnly = Double.NaN;
+            for (int s : steps) {
+                double g = mean(rows, r -> relearnGapAt(r, "retainOnly", s));
+                if (Double.isFinite(g) && (Double.isNaN(worstRetainOnly) || Math.abs(g) > Math.abs(worstRetainOnly))) {
+                    worstRetainOnly = g;
+                    worstStep = s;
+                }
+            }
+            checks.add(check("retain-only, largest gap" + (worstStep < 0 ? "" : " (@" + worstStep + ")"),
+                    worstRetainOnly, "%+.1f", v -> Math.abs(v) <= MAX_RELEARN_GAP));
             String worst = null;
             double worstGap = Double.NaN;
             JsonObject gaps = vs(rows.get(0)).has("probeGaps") ? vs(rows.get(0)).getAsJsonObject("probeGaps") : new JsonObject();
@@ -597,7 +607,7 @@ final class ResultsReport {
         }
         sb.append(String.format(Locale.ROOT, "%nTargets (issues 12 and 14; means over the rows above): Avg.Gap ≤ %.1f;"
                         + " TA within %.0f point of Retrain's; relearning (few-shot after 10 and 50 steps, retain-only at"
-                        + " the last checkpoint) within %.0f points of Retrain's; probe within %.0f points of Retrain's at"
+                        + " its worst checkpoint) within %.0f points of Retrain's; probe within %.0f points of Retrain's at"
                         + " every stage; cost ≤ %.0f %% of the Retrain's wall clock (%s; exact deletion ≤ %.0f %%).%n%n",
                 MAX_AVG_GAP, MAX_TA_GAP, MAX_RELEARN_GAP, MAX_PROBE_GAP, cost,
                 strong ? "a ≥ 90 % model" : "the base model is below 90 %: 10 %; ≥ 90 % models: 3 %",
