@@ -570,12 +570,13 @@ final class ResultsReport {
                         v -> Math.abs(v) <= MAX_RELEARN_GAP));
             }
             // a hidden class may come back after a few retain-only steps and fade again: the attacker
-            // stops where it is highest, so the check reads the checkpoint with the largest mean gap
+            // stops where it is highest, so the check reads the checkpoint with the largest mean gap (the
+            // latest of equal ones)
             int worstStep = -1;
             double worstRetainOnly = Double.NaN;
             for (int s : steps) {
                 double g = mean(rows, r -> relearnGapAt(r, "retainOnly", s));
-                if (Double.isFinite(g) && (Double.isNaN(worstRetainOnly) || Math.abs(g) > Math.abs(worstRetainOnly))) {
+                if (Double.isFinite(g) && (Double.isNaN(worstRetainOnly) || Math.abs(g) >= Math.abs(worstRetainOnly))) {
                     worstRetainOnly = g;
                     worstStep = s;
                 }
