@@ -22,8 +22,8 @@ import java.util.Set;
  * statistics not counted). A run that trains on the forgotten class's own images (a suppression
  * loss on the forget set, gradient ascent, random labels) adds to what carries its influence: those
  * tensors are listed apart as {@link #introduced()}, so that "still carrying" can exceed what the
- * class's data touched in training without reading as a contradiction. A model trained without a ledger gets a report that says so instead of
- * guessing ({@link #isRecorded()}).
+ * class's data touched in training without reading as a contradiction. A model trained without a
+ * ledger gets a report that says so instead of guessing ({@link #isRecorded()}).
  *
  * <p>"Re-derived" is read from the ledgers before and after: a tensor that depended on the class
  * before and does not after. A method that edits tensors by gradient steps without tracing them
