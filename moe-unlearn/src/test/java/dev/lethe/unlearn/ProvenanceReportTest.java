@@ -18,9 +18,9 @@ class ProvenanceReportTest {
     @Test
     void aRunThatTrainsOnTheClassesImages_listsWhatItAddedApart() {
         try (Model model = MoeResNet.newModel(CONFIG)) {
-            ProvenanceLedger empty = ProvenanceLedger.empty(model.getBlock(), 3, ProvenanceLedger.Origin.INITIALISED);
+            ProvenanceLedger empty = emptyLedger(model);
             List<String> names = empty.tensors();
-            String expert = names.stream().filter(t -> t.contains("expert0")).findFirst().orElseThrow();
+            String expert = firstExpert(empty);
             String head = names.get(names.size() - 1);
             // in training, the head learnt from classes 1 and 2 first; then class 0 reached one expert only
             ProvenanceLedger trained = empty.withEdit(List.of(head), List.of(1, 2), "head")
@@ -43,8 +43,8 @@ class ProvenanceReportTest {
     @Test
     void aRunThatResetsAndRetrainsWithoutTheClass_introducesNothing_andIsErased() {
         try (Model model = MoeResNet.newModel(CONFIG)) {
-            ProvenanceLedger empty = ProvenanceLedger.empty(model.getBlock(), 3, ProvenanceLedger.Origin.INITIALISED);
-            String expert = empty.tensors().stream().filter(t -> t.contains("expert0")).findFirst().orElseThrow();
+            ProvenanceLedger empty = emptyLedger(model);
+            String expert = firstExpert(empty);
             ProvenanceLedger trained = empty.withEdit(List.of(expert), List.of(0), "unit 0");
             ProvenanceLedger deleted = trained.withReset(List.of(expert), "exact deletion of class 0")
                     .withEdit(List.of(expert), List.of(1), "retrain without class 0");
@@ -63,9 +63,9 @@ class ProvenanceReportTest {
     @Test
     void json_roundTrips_andARecordWrittenBeforeIntroducedExisted_stillReads() {
         try (Model model = MoeResNet.newModel(CONFIG)) {
-            ProvenanceLedger empty = ProvenanceLedger.empty(model.getBlock(), 3, ProvenanceLedger.Origin.INITIALISED);
+            ProvenanceLedger empty = emptyLedger(model);
             List<String> names = empty.tensors();
-            String expert = names.stream().filter(t -> t.contains("expert0")).findFirst().orElseThrow();
+            String expert = firstExpert(empty);
             String head = names.get(names.size() - 1);
             ProvenanceLedger trained = empty.withEdit(List.of(expert), List.of(0), "unit 0");
             ProvenanceReport report = ProvenanceReport.of(0, Optional.of(trained),
@@ -80,5 +80,13 @@ class ProvenanceReportTest {
             assertThat(back.introducedShare()).isNaN();
             assertThat(back.remaining()).isEqualTo(report.remaining());
         }
+    }
+
+    private static ProvenanceLedger emptyLedger(Model model) {
+        return ProvenanceLedger.empty(model.getBlock(), 3, ProvenanceLedger.Origin.INITIALISED);
+    }
+
+    private static String firstExpert(ProvenanceLedger ledger) {
+        return ledger.tensors().stream().filter(t -> t.contains("expert0")).findFirst().orElseThrow();
     }
 }
