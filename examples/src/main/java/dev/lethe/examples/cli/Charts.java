@@ -9,15 +9,20 @@ import java.awt.Color;
 import java.awt.Dimension;
 import java.awt.Font;
 import java.awt.Paint;
+import java.awt.image.BufferedImage;
+import java.awt.image.DataBuffer;
+import java.awt.image.IndexColorModel;
+import java.awt.image.WritableRaster;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import javax.imageio.ImageIO;
 import org.jfree.chart.ChartFactory;
-import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
 import org.jfree.chart.annotations.XYTextAnnotation;
 import org.jfree.chart.axis.CategoryAxis;
@@ -58,6 +63,7 @@ public final class Charts {
     /** The size of {@link #categoryLines} charts. */
     public static final Dimension CATEGORY_LINES_SIZE = new Dimension(760, 440);
     private static final int MAX_ANNOTATED_CELLS = 400;
+    private static final int PALETTE_SIZE = 256;
 
     static {
         if (System.getProperty("java.awt.headless") == null) {
@@ -400,7 +406,51 @@ public final class Charts {
         if (parent != null) {
             Files.createDirectories(parent);
         }
-        ChartUtils.saveChartAsPNG(png.toFile(), chart, width, height);
+        ImageIO.write(toPalette(chart.createBufferedImage(width, height)), "png", png.toFile());
+    }
+
+    /**
+     * The image as an 8-bit palette image of its {@value #PALETTE_SIZE} most frequent colours, each
+     * pixel mapped to the nearest of them: a chart's flat fills, lines and text keep their colours
+     * exactly and only the rarest anti-aliasing shades move, which halves the PNG (so that the
+     * charts the docs show can be committed).
+     */
+    static BufferedImage toPalette(BufferedImage image) {
+        int w = image.getWidth();
+        int h = image.getHeight();
+        int[] rgb = image.getRGB(0, 0, w, h, null, 0, w);
+        Map<Integer, Integer> counts = new HashMap<>();
+        for (int i = 0; i < rgb.length; i++) {
+            rgb[i] &= 0xFFFFFF;
+            counts.merge(rgb[i], 1, Integer::sum);
+        }
+        int[] palette = counts.entrySet().stream()
+                .sorted(Map.Entry.<Integer, Integer>comparingByValue().reversed().thenComparing(Map.Entry.comparingByKey()))
+                .limit(PALETTE_SIZE).mapToInt(Map.Entry::getKey).toArray();
+        IndexColorModel model = new IndexColorModel(8, palette.length, palette, 0, false, -1, DataBuffer.TYPE_BYTE);
+        BufferedImage out = new BufferedImage(w, h, BufferedImage.TYPE_BYTE_INDEXED, model);
+        WritableRaster raster = out.getRaster();
+        Map<Integer, Integer> nearest = new HashMap<>();
+        for (int i = 0; i < rgb.length; i++) {
+            raster.setSample(i % w, i / w, 0, nearest.computeIfAbsent(rgb[i], c -> nearest(palette, c)));
+        }
+        return out;
+    }
+
+    private static int nearest(int[] palette, int color) {
+        int best = 0;
+        long bestDistance = Long.MAX_VALUE;
+        for (int i = 0; i < palette.length; i++) {
+            long dr = ((color >> 16) & 0xFF) - ((palette[i] >> 16) & 0xFF);
+            long dg = ((color >> 8) & 0xFF) - ((palette[i] >> 8) & 0xFF);
+            long db = (color & 0xFF) - (palette[i] & 0xFF);
+            long d = dr * dr + dg * dg + db * db;
+            if (d < bestDistance) {
+                bestDistance = d;
+                best = i;
+            }
+        }
+        return best;
     }
 
     /** White (0) to dark blue (max), linear in the value. */
