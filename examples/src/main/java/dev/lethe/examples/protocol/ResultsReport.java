@@ -215,8 +215,7 @@ final class ResultsReport {
                 .append(". Every model and run is cached in `").append(cacheForText())
                 .append("`: rerunning the command with `--cache` there resumes. ")
                 .append("Machine-readable: [`results/cifar10-classwise.json`](results/cifar10-classwise.json); charts: `")
-                .append(ResultsCharts.FOLDER).append("/` (both beside this file; this repository keeps the relearning and")
-                .append(" probe charts, the command draws the per-class and routing charts).\n\n");
+                .append(ResultsCharts.FOLDER).append("/` (both beside this file).\n\n");
         legend(sb);
         baseModels(sb);
         sweeps(sb);
