@@ -22,8 +22,8 @@ import dev.lethe.unlearn.method.UnlearningMethod;
 public enum Method {
     /**
      * Ours: profile the class's routing, select its experts, retrain only them (within the {@link
-     * Scope}) with a forgetting loss. The default, and the fast "suppress" option ({@link
-     * Removal#SUPPRESS}). See {@link ExpertTargeted}.
+     * Scope}) with a forgetting loss: the fast "suppress" option ({@link Removal#SUPPRESS}; the
+     * class comes back after a few fine-tuning steps, docs/RESULTS.md). See {@link ExpertTargeted}.
      */
     EXPERT_TARGETED(new ExpertTargeted()),
     /**
@@ -63,7 +63,7 @@ public enum Method {
     /**
      * Re-initialise the class's experts and its head row, re-estimate their BatchNorm statistics,
      * retrain them on retain images with distillation (EU-k at the experts; {@link Removal#ERASE}).
-     * See {@link ResetRetrain}.
+     * The default. See {@link ResetRetrain}.
      */
     RESET_RETRAIN(new ResetRetrain()),
     /**

@@ -13,11 +13,14 @@ public enum Scope {
     /** The selected experts and the routers of their layers. */
     EXPERTS_AND_ROUTER,
     /**
-     * The selected experts, their routers and the classification head: the default of {@link
-     * Method#EXPERT_TARGETED}, the scope of the README's headline numbers (docs/RESULTS.md).
+     * The selected experts, their routers and the classification head: the default scope of {@link
+     * Method#RESET_RETRAIN} (the default method) and of {@link Method#EXPERT_TARGETED}.
      */
     EXPERTS_ROUTER_AND_HEAD,
-    /** Only the classification head: the baseline an expert-targeted method must beat. */
+    /**
+     * Only the classification head: the baseline an expert-targeted method must beat ({@link
+     * Method#EXPERT_TARGETED} only: {@link Method#RESET_RETRAIN} resets experts).
+     */
     HEAD_ONLY,
     /** Every parameter (the scope of the fine-tune, gradient-ascent and random-label baselines). */
     ALL;

@@ -37,7 +37,7 @@ public final class UnlearningSettings implements Cloneable {
 
     private static final UnlearningSettings DEFAULTS = new UnlearningSettings();
 
-    private Method method = Method.EXPERT_TARGETED;
+    private Method method = Method.RESET_RETRAIN;
     private Scope scope;
     private ExpertSelector selector = ExpertSelector.coverage(0.9);
     private ForgettingLoss loss;
@@ -63,7 +63,7 @@ public final class UnlearningSettings implements Cloneable {
         return DEFAULTS;
     }
 
-    /** @return the method; default {@link Method#EXPERT_TARGETED} */
+    /** @return the method; default {@link Method#RESET_RETRAIN} */
     public Method method() {
         return method;
     }

@@ -16,8 +16,9 @@ class MethodOptionsTest {
         UnlearningSettings s = UnlearningSettings.defaults()
                 .withMethodOptions(SalUn.Options.defaults().withFraction(0.3f))
                 .withMethodOptions(Scrub.Options.defaults().withMaxEpochs(1));
-        // the expert-targeted method has no options: none recorded
-        assertThat(s.toJson().has("options")).isFalse();
+        // the expert-targeted method has no options: none recorded; the default method records its own
+        assertThat(s.withMethod(Method.EXPERT_TARGETED).toJson().has("options")).isFalse();
+        assertThat(s.toJson().getAsJsonObject("options").get("distillWeight").getAsFloat()).isEqualTo(1f);
         assertThat(s.withMethod(Method.SALUN).toJson().getAsJsonObject("options").get("fraction").getAsFloat()).isEqualTo(0.3f);
         assertThat(s.withMethod(Method.SCRUB).toJson().getAsJsonObject("options").get("maxEpochs").getAsInt()).isEqualTo(1);
         // a method without options set records its defaults; a second setting for a method replaces the first

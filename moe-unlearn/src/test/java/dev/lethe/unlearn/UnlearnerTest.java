@@ -58,7 +58,7 @@ class UnlearnerTest {
     @Test
     void retrain_forgetsClass_keepsOthers_andLeavesEverythingOutsideScopeBitIdentical() throws Exception {
         Map<String, float[]> original = values(model);
-        UnlearningResult result = Unlearner.forClass("yellow").from(model).using(train)
+        UnlearningResult result = Unlearner.forClass("yellow").from(model).using(train).method(Method.EXPERT_TARGETED)
                 .optBatchSize(16).optEpochs(4).optLearningRate(5e-3f).optSeed(1).retrain();
         try (Model forgotten = result.model()) {
             assertThat(result.status()).isEqualTo(UnlearningResult.Status.DONE);
@@ -118,7 +118,7 @@ class UnlearnerTest {
         double[] shift = new double[2];
         float[] weights = {0f, 3f};
         for (int i = 0; i < 2; i++) {
-            UnlearningResult result = Unlearner.forClass(3).from(model).using(train)
+            UnlearningResult result = Unlearner.forClass(3).from(model).using(train).method(Method.EXPERT_TARGETED)
                     .optScope(Scope.EXPERTS_AND_ROUTER).optRouterAnchor(weights[i])
                     .optBatchSize(16).optEpochs(4).optLearningRate(5e-3f).retrain();
             try (Model forgotten = result.model()) {
@@ -136,7 +136,7 @@ class UnlearnerTest {
     @Test
     void retrain_withRetainFocus_drawsTheExposedClasses_andStillForgets() throws Exception {
         List<String> lines = new java.util.ArrayList<>();
-        UnlearningResult result = Unlearner.forClass(3).from(model).using(train).optRetainFocus(1f)
+        UnlearningResult result = Unlearner.forClass(3).from(model).using(train).method(Method.EXPERT_TARGETED).optRetainFocus(1f)
                 .optBatchSize(16).optEpochs(4).optLearningRate(5e-3f).optProgress(lines::add).retrain();
         try (Model forgotten = result.model()) {
             assertThat(accuracy(forgotten, test, 3)).isLessThan(0.15);
@@ -155,7 +155,7 @@ class UnlearnerTest {
     @Test
     void retrain_headOnly_changesOnlyTheHead() throws Exception {
         Map<String, float[]> original = values(model);
-        UnlearningResult result = Unlearner.forClass(0).from(model).using(train).optScope(Scope.HEAD_ONLY).optEpochs(1).retrain();
+        UnlearningResult result = Unlearner.forClass(0).from(model).using(train).method(Method.EXPERT_TARGETED).optScope(Scope.HEAD_ONLY).optEpochs(1).retrain();
         try (Model forgotten = result.model()) {
             assertThat(result.selection()).isEmpty();
             for (String name : result.audit().changedParameters()) {
@@ -168,9 +168,9 @@ class UnlearnerTest {
 
     @Test
     void retrain_twoRequestsInARow_bothStayForgotten_andRepeatIsReported() throws Exception {
-        UnlearningResult first = Unlearner.forClass(3).from(model).using(train).optBatchSize(16).optEpochs(4).optLearningRate(5e-3f).retrain();
+        UnlearningResult first = Unlearner.forClass(3).from(model).using(train).method(Method.EXPERT_TARGETED).optBatchSize(16).optEpochs(4).optLearningRate(5e-3f).retrain();
         try (Model m1 = first.model()) {
-            UnlearningResult second = Unlearner.forClass(2).from(m1).using(train).optBatchSize(16).optEpochs(4).optLearningRate(5e-3f).retrain();
+            UnlearningResult second = Unlearner.forClass(2).from(m1).using(train).method(Method.EXPERT_TARGETED).optBatchSize(16).optEpochs(4).optLearningRate(5e-3f).retrain();
             try (Model m2 = second.model()) {
                 assertThat(second.forgottenClasses()).containsExactly(3, 2);
                 assertThat(accuracy(m2, test, 3)).isLessThan(0.15);
@@ -187,7 +187,7 @@ class UnlearnerTest {
 
     @Test
     void retrain_alreadyForgotten_resultModelIsTheCallersToClose_withoutClosingTheirs() throws Exception {
-        UnlearningResult first = Unlearner.forClass(3).from(model).using(train).optScope(Scope.HEAD_ONLY).optEpochs(1).retrain();
+        UnlearningResult first = Unlearner.forClass(3).from(model).using(train).method(Method.EXPERT_TARGETED).optScope(Scope.HEAD_ONLY).optEpochs(1).retrain();
         try (Model m1 = first.model()) {
             Map<String, float[]> before = values(m1);
             double accuracyBefore = retainAccuracy(m1, test, 3);
@@ -247,7 +247,7 @@ class UnlearnerTest {
     @Test
     void audit_recordsTheDataAndVerifiesModels_andReadsBackFromJson() throws Exception {
         LabeledData named = train.withIdentity("synthetic colours, seed 1, 128 per class");
-        UnlearningResult result = Unlearner.forClass(2).from(model).using(named).optScope(Scope.HEAD_ONLY).optEpochs(1).retrain();
+        UnlearningResult result = Unlearner.forClass(2).from(model).using(named).method(Method.EXPERT_TARGETED).optScope(Scope.HEAD_ONLY).optEpochs(1).retrain();
         try (Model forgotten = result.model()) {
             AuditRecord audit = result.audit();
             assertThat(audit.removal()).contains(Removal.SUPPRESS);

@@ -13,7 +13,8 @@ class UnlearningSettingsTest {
     @Test
     void defaults_areTheDocumentedOnes() {
         UnlearningSettings s = UnlearningSettings.defaults();
-        assertThat(s.method()).isEqualTo(Method.EXPERT_TARGETED);
+        assertThat(s.method()).isEqualTo(Method.RESET_RETRAIN);
+        assertThat(s.strategy().removal()).isEqualTo(Removal.ERASE);
         assertThat(s.scope()).isEmpty();
         assertThat(s.effectiveScope()).isEqualTo(Scope.EXPERTS_ROUTER_AND_HEAD);
         assertThat(s.epochs()).isEqualTo(2);
@@ -26,9 +27,14 @@ class UnlearningSettingsTest {
         assertThat(s.retrainRecipe()).isEmpty();
         JsonObject json = s.toJson();
         assertThat(json.get("scope").getAsString()).isEqualTo("EXPERTS_ROUTER_AND_HEAD");
-        assertThat(json.get("learningRate").getAsFloat()).isEqualTo(3e-4f);
-        assertThat(json.get("loss").getAsString()).isEqualTo(ForgettingLoss.contrastive().withDistillation(1f, 2f).describe());
+        assertThat(json.get("learningRate").getAsFloat()).isEqualTo(3e-3f);
+        assertThat(json.get("loss").getAsString()).isEqualTo(ForgettingLoss.retainOnly().withDistillation(1f, 2f).describe());
         assertThat(json.get("selector").getAsString()).isEqualTo("coverage(0.90)");
+        // the suppression method keeps its own defaults
+        JsonObject ours = s.withMethod(Method.EXPERT_TARGETED).toJson();
+        assertThat(ours.get("scope").getAsString()).isEqualTo("EXPERTS_ROUTER_AND_HEAD");
+        assertThat(ours.get("learningRate").getAsFloat()).isEqualTo(3e-4f);
+        assertThat(ours.get("loss").getAsString()).isEqualTo(ForgettingLoss.contrastive().withDistillation(1f, 2f).describe());
         assertThat(json.has("retrainRecipe")).isFalse();
     }
 
@@ -47,7 +53,9 @@ class UnlearningSettingsTest {
     @Test
     void methods_bringTheirOwnDefaults_noMatterTheScopeOrLoss() {
         UnlearningSettings s = UnlearningSettings.defaults().withScope(Scope.HEAD_ONLY).withLoss(ForgettingLoss.uniformKl());
-        assertThat(s.toJson().get("loss").getAsString()).startsWith("uniform_kl");
+        // the expert-targeted method takes the loss it is given; the default method trains with its own
+        assertThat(s.withMethod(Method.EXPERT_TARGETED).toJson().get("loss").getAsString()).startsWith("uniform_kl");
+        assertThat(s.toJson().get("loss").getAsString()).startsWith("retain_only");
         JsonObject ft = s.withMethod(Method.FINE_TUNE).toJson();
         assertThat(ft.get("scope").getAsString()).isEqualTo("ALL");
         assertThat(ft.get("learningRate").getAsFloat()).isEqualTo(1e-3f);

@@ -24,6 +24,7 @@ import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /** {@code lethe forget}: makes a saved model forget a class, then writes the model and a report. */
@@ -33,9 +34,9 @@ import picocli.CommandLine.Spec;
         sortOptions = false,
         defaultValueProvider = ForgetCommand.LibraryDefaults.class,
         description = {
-            "Make a saved model forget a class: profile the class's routing, retrain only its experts (or run a"
-                    + " baseline method), and measure UA, RA, TA, MIA-Efficacy and per-class test accuracy before"
-                    + " and after.",
+            "Make a saved model forget a class: profile the class's routing, reset its experts and retrain them"
+                    + " without it (or run another method), and measure UA, RA, TA, MIA-Efficacy and per-class test"
+                    + " accuracy before and after.",
             "Writes <out>/model (the new model), <out>/audit.json (check it with `lethe audit verify`),"
                     + " <out>/report.json, <out>/report.md and PNG charts."
         })
@@ -47,15 +48,15 @@ final class ForgetCommand implements Callable<Integer> {
             description = "The class to forget: an id (3) or a name (cat).")
     private String forgetClass;
 
-    @Option(names = "--method", paramLabel = "NAME", defaultValue = "expert-targeted",
+    @Option(names = "--method", paramLabel = "NAME", defaultValue = "reset-retrain",
             converter = Converters.MethodConverter.class, completionCandidates = Converters.MethodCandidates.class,
             description = "Method: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
     private Method method;
 
     @Option(names = "--scope", paramLabel = "NAME",
             converter = Converters.ScopeConverter.class, completionCandidates = Converters.ScopeCandidates.class,
-            description = "What expert-targeted may change: ${COMPLETION-CANDIDATES} (default: the library's,"
-                    + " ${DEFAULT-VALUE}).")
+            description = "What reset-retrain and expert-targeted may change: ${COMPLETION-CANDIDATES} (default:"
+                    + " the library's, ${DEFAULT-VALUE}).")
     private Scope scope;
 
     @Option(names = "--epochs", paramLabel = "N",
@@ -106,6 +107,12 @@ final class ForgetCommand implements Callable<Integer> {
         OptionChecks.atLeast(spec, "--retrain-epochs", retrainEpochs, 1);
         OptionChecks.atLeast(spec, "--retain-sample", retainSample, 1);
         OptionChecks.atLeast(spec, "--mia-per-side", miaPerSide, 1);
+        if (method == Method.RESET_RETRAIN && scope != null && !scope.usesExperts()) {
+            throw new ParameterException(spec.commandLine(), String.format(Locale.ROOT,
+                    "--scope %s names no experts, and reset-retrain (the default --method) resets the class's"
+                            + " experts; add --method expert-targeted to edit without a reset",
+                    Converters.cliName(scope)));
+        }
         data.check();
         Path input = modelInput.folder();
         Path retrainInput = retrainDir == null ? null : SavedModels.resolve(retrainDir);

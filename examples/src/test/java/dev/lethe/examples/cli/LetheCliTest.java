@@ -94,6 +94,17 @@ class LetheCliTest {
     }
 
     @Test
+    void scopeWithoutExperts_underTheDefaultMethod_exitsWith2AndNamesTheMethodThatTakesIt() throws Exception {
+        Run r = run("forget", "--model", model.toString(), "--class", "cat", "--scope", "head-only");
+        assertThat(r.code).isEqualTo(2);
+        assertThat(r.err).contains("--scope head-only names no experts").contains("--method expert-targeted");
+        // with the method that takes it, the same scope is accepted (it fails later only for the missing data)
+        Run ok = run("forget", "--model", model.toString(), "--class", "cat", "--scope", "head-only",
+                "--method", "expert-targeted", "--data", tmp.resolve("no-such-data").toString());
+        assertThat(ok.err).doesNotContain("names no experts");
+    }
+
+    @Test
     void unknownClass_exitsWith2AndListsTheClasses() throws Exception {
         Run r = run("evaluate", "--model", model.toString(), "--data", data.toString(), "--class", "unicorn");
         assertThat(r.code).isEqualTo(2);
@@ -431,7 +442,9 @@ class LetheCliTest {
         assertThat(report.get("dataset").getAsString()).isEqualTo("CIFAR-10");
         assertThat(report.getAsJsonObject("forgetClass").get("id").getAsInt()).isEqualTo(3);
         assertThat(report.getAsJsonObject("forgetClass").get("name").getAsString()).isEqualTo("cat");
-        assertThat(report.get("method").getAsString()).isEqualTo("EXPERT_TARGETED");
+        // without --method: the library's default, an erasure
+        assertThat(report.get("method").getAsString()).isEqualTo(UnlearningSettings.defaults().method().name())
+                .isEqualTo("RESET_RETRAIN");
         // without --scope: the library's default scope (read from the library, not restated by the CLI)
         assertThat(report.get("scope").getAsString()).isEqualTo(UnlearningSettings.defaults().effectiveScope().name());
         // the attacker-grade measures of the library's evaluator: a probe per MoE stage and the penultimate
@@ -512,7 +525,7 @@ class LetheCliTest {
         try (TrainedModel m = TrainedModel.load(out)) {
             parameters = m.model().getBlock().getParameters().size();
         }
-        assertThat(r.out).contains("parameter file matches its checksum").contains("removal: suppress")
+        assertThat(r.out).contains("parameter file matches its checksum").contains("removal: erase")
                 .contains("VERIFIED: " + parameters + " parameters match, 0 differ, 0 missing, 0 unexpected");
     }
 

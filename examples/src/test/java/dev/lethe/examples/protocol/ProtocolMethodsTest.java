@@ -80,8 +80,11 @@ class ProtocolMethodsTest {
             assertThat(method(s[0]).tunedBy()).as(s[0]).isEqualTo(Method.EXPERT_TARGETED);
             assertThat(method(s[0]).settingsName(CHOSEN)).as(s[0]).isEqualTo(OURS.name());
         }
-        // untuned, ours is what a user gets from Unlearner without options
-        assertThat(settings("ours-head", ChosenSettings.defaults()).toJson()).isEqualTo(Unlearner.forClass(0).settings().toJson());
+        // untuned, ours is what a user gets from Unlearner with the suppression method and no other option
+        assertThat(settings("ours-head", ChosenSettings.defaults()).toJson())
+                .isEqualTo(Unlearner.forClass(0).method(Method.EXPERT_TARGETED).settings().toJson());
+        // and reset-retrain untuned is the library's default, nothing set
+        assertThat(settings("reset-retrain", ChosenSettings.defaults()).toJson()).isEqualTo(Unlearner.forClass(0).settings().toJson());
     }
 
     @Test

@@ -152,6 +152,11 @@ class ResetRetrainTest {
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("its scope must name experts")
                 .hasMessageContaining("not HEAD_ONLY");
+        // it is the default method, so a scope without experts alone says which method takes it
+        assertThatThrownBy(() -> Unlearner.forClass(3).from(t.model).using(t.train).optScope(Scope.HEAD_ONLY).retrain())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("RESET_RETRAIN (the default method)")
+                .hasMessageContaining("method(Method.EXPERT_TARGETED)");
         assertThatThrownBy(() -> ResetRetrain.Options.defaults().withBatchNormImages(1))
                 .hasMessage("batchNormImages (1) must be >= 2");
         assertThatThrownBy(() -> ResetRetrain.Options.defaults().withDistillation(-1f, 2f))

@@ -24,7 +24,7 @@ class TrunkEditTest {
     void retrain_trunkEdit_changesTheSharedLayers_forgets_andKeepsTheOthers() throws Exception {
         TrainedModel t = TrainedModel.shared();
         UnlearningResult result = trunkEdit(t).retrain();
-        UnlearningResult headOnly = Unlearner.forClass(3).from(t.model).using(t.train).optScope(Scope.HEAD_ONLY)
+        UnlearningResult headOnly = Unlearner.forClass(3).from(t.model).using(t.train).method(Method.EXPERT_TARGETED).optScope(Scope.HEAD_ONLY)
                 .optBatchSize(16).optEpochs(4).optSeed(1).retrain();
         try (Model edited = result.model(); Model suppressed = headOnly.model()) {
             assertThat(result.removal()).isEqualTo(Removal.ERASE);
