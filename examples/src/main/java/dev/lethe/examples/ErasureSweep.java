@@ -13,10 +13,12 @@ import dev.lethe.unlearn.Unlearner;
 import dev.lethe.unlearn.UnlearningResult;
 import dev.lethe.unlearn.data.LabeledData;
 import dev.lethe.unlearn.profile.ExpertSelector;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
 import java.util.Locale;
 import java.util.stream.IntStream;
 
@@ -99,7 +101,7 @@ public final class ErasureSweep {
     /** A Markdown row: forgotten class, others, few-shot @10 and @50, retain-only worst, probes, seconds. */
     private static String row(String name, UnlearningEvaluation e, double seconds) {
         double[] fewShot = e.relearning(RelearningTest.Mode.FEW_SHOT).orElseThrow().forgetAccuracy();
-        double retainOnly = java.util.Arrays.stream(
+        double retainOnly = Arrays.stream(
                 e.relearning(RelearningTest.Mode.RETAIN_ONLY).orElseThrow().forgetAccuracy()).max().orElse(0);
         StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "| %s | %.1f | %.2f | %.1f | %.1f | %.1f |",
                 name, e.forgetTestAccuracy(), e.ta(), fewShot[1], fewShot[2], retainOnly));
@@ -110,7 +112,7 @@ public final class ErasureSweep {
         return sb.toString();
     }
 
-    private static void write(Path out, String line) throws java.io.IOException {
+    private static void write(Path out, String line) throws IOException {
         System.out.println(line);
         Files.writeString(out, line + System.lineSeparator(), StandardCharsets.UTF_8,
                 StandardOpenOption.CREATE, StandardOpenOption.APPEND);
