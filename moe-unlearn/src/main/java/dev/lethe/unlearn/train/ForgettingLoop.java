@@ -35,7 +35,10 @@ import java.util.function.Consumer;
  *
  * <ol>
  *   <li>reads the step's items ({@link BatchMix}) as one batch and names its labels, adding the
- *       original model's logits and routing when the phase's loss needs them;
+ *       original model's logits and routing when the phase's loss needs them (in inference mode,
+ *       the leading part of the network that is frozen and unchanged from the original runs once
+ *       for both models: {@link FrozenPrefix}, same result, about half of the original's forward
+ *       pass saved when only the last MoE stage trains);
  *   <li>forwards and evaluates the loss inside a {@link GradientCollector}; a non-finite loss stops
  *       the run with an {@link IllegalStateException} before any gradient reaches a parameter;
  *   <li>backpropagates, applies the element masks to the gradients, and takes {@link
@@ -58,6 +61,7 @@ public final class ForgettingLoop {
     private final LabeledData data;
     private final List<TrainingListener> listeners;
     private final Consumer<String> progress;
+    private final boolean shareFrozenPrefix;
 
     private ForgettingLoop(Builder b) {
         working = b.working;
@@ -65,6 +69,7 @@ public final class ForgettingLoop {
         data = b.data;
         listeners = ImmutableList.copyOf(b.listeners);
         progress = b.progress;
+        shareFrozenPrefix = b.shareFrozenPrefix;
     }
 
     /**
@@ -117,21 +122,25 @@ public final class ForgettingLoop {
 
     private void runPhase(EmbeddingClassifier net, Phase phase, SplittableRandom random, Counters counters)
             throws IOException {
+        FrozenPrefix prefix =
+                shareFrozenPrefix && teacher != null && phase.needsTeacher() && !phase.trainingMode()
+                        ? FrozenPrefix.of(net, (EmbeddingClassifier) teacher.getBlock())
+                        : null;
         try (Model viewModel = Model.newInstance("lethe-unlearning")) {
-            viewModel.setBlock(new UnlearningView(net, phase.trainingMode()));
+            viewModel.setBlock(new UnlearningView(net, phase.trainingMode(), prefix));
             DefaultTrainingConfig config = new DefaultTrainingConfig(phase.loss()).optOptimizer(phase.optimizer());
             for (TrainingListener listener : listeners) {
                 config.addTrainingListeners(listener);
             }
             try (Trainer trainer = viewModel.newTrainer(config)) {
                 Map<Parameter, NDArray> masks = phase.trainable().maskArrays(trainer.getManager());
-                Map<String, MoeBlock> teacherLayers = teacher == null ? Map.of() : MoeBlocks.find(teacher.getBlock());
+                Map<String, MoeBlock> teacherLayers = teacher == null ? Map.of() : routingSources(net, prefix);
                 for (int epoch = 0; epoch < phase.plan().epochs(); epoch++) {
                     for (BatchMix mix : phase.plan().epoch(epoch, random)) {
                         if (mix.size() == 0) {
                             continue;
                         }
-                        float value = step(trainer, phase, mix, masks, teacherLayers);
+                        float value = step(trainer, phase, mix, masks, teacherLayers, prefix);
                         if (!Float.isFinite(value)) {
                             throw new IllegalStateException(
                                     String.format(
@@ -155,18 +164,27 @@ public final class ForgettingLoop {
     }
 
     private float step(
-            Trainer trainer, Phase phase, BatchMix mix, Map<Parameter, NDArray> masks, Map<String, MoeBlock> teacherLayers)
+            Trainer trainer,
+            Phase phase,
+            BatchMix mix,
+            Map<Parameter, NDArray> masks,
+            Map<String, MoeBlock> teacherLayers,
+            FrozenPrefix prefix)
             throws IOException {
         try (NDManager scope = trainer.getManager().newSubManager();
                 Batch batch = data.batch(scope, mix.items())) {
             NDList labels = UnlearningBatch.labels(batch.getLabels().head(), mix.isForget());
-            if (phase.needsTeacher()) {
-                addTeacherOutputs(labels, batch, teacherLayers);
+            NDList inputs = batch.getData();
+            if (prefix != null && prefix.length() > 0) {
+                inputs = prefix.forward(new ParameterStore(batch.getManager(), false), inputs);
+                addTeacherOutputs(labels, batch, teacherLayers, prefix, inputs);
+            } else if (phase.needsTeacher()) {
+                addTeacherOutputs(labels, batch, teacherLayers, null, null);
             }
             NDList predictions;
             float value;
             try (GradientCollector gc = trainer.newGradientCollector()) {
-                predictions = trainer.forward(batch.getData());
+                predictions = trainer.forward(inputs);
                 NDArray loss = trainer.getLoss().evaluate(labels, predictions);
                 value = loss.getFloat();
                 if (!Float.isFinite(value)) {
@@ -189,14 +207,37 @@ public final class ForgettingLoop {
         }
     }
 
-    private void addTeacherOutputs(NDList labels, Batch batch, Map<String, MoeBlock> teacherLayers) {
-        NDList out = teacher.getBlock().forward(new ParameterStore(batch.getManager(), false), batch.getData(), false);
-        NDArray logits = out.head();
+    /**
+     * Adds the original model's logits and routing to the labels: from the images, or, with a
+     * shared prefix, from its output ({@link #routingSources} says where each routing is read).
+     */
+    private void addTeacherOutputs(
+            NDList labels, Batch batch, Map<String, MoeBlock> teacherLayers, FrozenPrefix prefix, NDList shared) {
+        ParameterStore store = new ParameterStore(batch.getManager(), false);
+        NDArray logits = prefix == null
+                ? teacher.getBlock().forward(store, batch.getData(), false).head()
+                : prefix.teacherLogits(store, shared, (EmbeddingClassifier) teacher.getBlock());
         labels.add(UnlearningBatch.named(logits.stopGradient(), UnlearningBatch.TEACHER_LOGITS));
         for (Map.Entry<String, MoeBlock> e : teacherLayers.entrySet()) {
             NDArray p = e.getValue().lastRouting(logits.getDevice()).orElseThrow().probabilities().stopGradient();
             labels.add(UnlearningBatch.named(p, UnlearningBatch.TEACHER_ROUTING + e.getKey()));
         }
+    }
+
+    /**
+     * The layer each of the original model's routing outputs is read from after a step: the
+     * original's own, or, inside a shared prefix, the working model's (which the step ran).
+     */
+    private Map<String, MoeBlock> routingSources(EmbeddingClassifier net, FrozenPrefix prefix) {
+        Map<String, MoeBlock> out = new LinkedHashMap<>(MoeBlocks.find(teacher.getBlock()));
+        if (prefix != null) {
+            for (Map.Entry<String, MoeBlock> e : MoeBlocks.find(net).entrySet()) {
+                if (prefix.contains(e.getValue()) && out.containsKey(e.getKey())) {
+                    out.put(e.getKey(), e.getValue());
+                }
+            }
+        }
+        return out;
     }
 
     private void report(String format, Object... args) {
@@ -276,6 +317,7 @@ public final class ForgettingLoop {
         private Model teacher;
         private List<TrainingListener> listeners = List.of();
         private Consumer<String> progress;
+        private boolean shareFrozenPrefix = true;
 
         private Builder(Model working, LabeledData data) {
             Preconditions.checkNotNull(working, "working must not be null");
@@ -311,6 +353,17 @@ public final class ForgettingLoop {
          */
         public Builder optProgress(Consumer<String> progress) {
             this.progress = progress;
+            return this;
+        }
+
+        /**
+         * @param share whether a distillation step in inference mode computes the frozen leading
+         *     part of the network once for both models ({@link FrozenPrefix}); default true. The
+         *     result is the same either way; tests compare the two.
+         * @return this builder
+         */
+        Builder shareFrozenPrefix(boolean share) {
+            this.shareFrozenPrefix = share;
             return this;
         }
 

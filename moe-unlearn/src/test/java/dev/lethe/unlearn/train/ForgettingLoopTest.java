@@ -11,7 +11,9 @@ import ai.djl.training.Trainer;
 import ai.djl.training.listener.TrainingListener;
 import ai.djl.training.listener.TrainingListenerAdapter;
 import ai.djl.util.Pair;
+import dev.lethe.moe.MoeBlocks;
 import dev.lethe.moe.model.MoeResNet;
+import dev.lethe.unlearn.Models;
 import dev.lethe.unlearn.SyntheticImages;
 import dev.lethe.unlearn.data.LabeledData;
 import dev.lethe.unlearn.loss.ForgettingLoss;
@@ -19,6 +21,7 @@ import dev.lethe.unlearn.loss.UnlearningBatch;
 import dev.lethe.unlearn.loss.UnlearningLoss;
 import dev.lethe.unlearn.profile.RetainSampler;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -164,6 +167,82 @@ class ForgettingLoopTest {
         assertThat(progress).last().asString().startsWith("step 4/4");
     }
 
+    /** Trains the last MoE layer and the head with distillation and the router anchor, in inference mode. */
+    private List<Phase> lastStagePhases(MoeResNet target) {
+        ParameterSelection lastStage = ParameterSelection.of(
+                target, "last stage and head", List.of(target.moeLayers().get(target.moeLayers().size() - 1), target.classifier()));
+        return List.of(Phase.builder()
+                .setTrainable(lastStage)
+                .setLoss(UnlearningLoss.of(ForgettingLoss.retainOnly().withDistillation(1f, 2f).forClass(3)).withRouterAnchor(0.5f), true)
+                .setLearningRate(1e-2f)
+                .optTrainingMode(false)
+                .setPlan(BatchPlan.overForgetImages(forget, retain, 2, 8, 1f, BatchComposer.RETAIN_ONLY))
+                .build());
+    }
+
+    private Map<String, float[]> runDistilled(Model teacher, boolean share) throws Exception {
+        try (Model working = Models.copy(model)) {
+            ForgettingLoop.builder(working, data).optTeacher(teacher).shareFrozenPrefix(share).build()
+                    .run(lastStagePhases((MoeResNet) working.getBlock()), new SplittableRandom(5));
+            return values(working);
+        }
+    }
+
+    @Test
+    void run_distillationInInferenceMode_sharedFrozenPrefix_isBitIdenticalToRunningBothModelsWhole() throws Exception {
+        assertSharedPrefixIsBitIdentical();
+    }
+
+    @Test
+    void run_sharedFrozenPrefix_fastLayout_withMoeInTheLastStageOnly_isBitIdentical() throws Exception {
+        // the layout of the default recipe: the shared part ends in pooled stages, whose output is
+        // not an image (the view must not re-initialise the network from its shape)
+        model.close();
+        model = MoeResNet.newModel(MoeResNet.Config.builder().optStyle(MoeResNet.Style.FAST).optWidths(4, 8, 8)
+                .optNumExperts(4).optTopK(2).optMoeStages(2, 3).optNumClasses(4).build());
+        net = (MoeResNet) model.getBlock();
+        assertSharedPrefixIsBitIdentical();
+    }
+
+    private void assertSharedPrefixIsBitIdentical() throws Exception {
+        try (Model teacher = Models.copy(model)) {
+            MoeResNet w = (MoeResNet) model.getBlock();
+            lastStagePhases(w).get(0).trainable().apply(w);
+            FrozenPrefix prefix = FrozenPrefix.of(w, (MoeResNet) teacher.getBlock());
+            MoeBlocks.setTrainable(w, true);
+            // the stem, stage 1 and stage 2 (an MoE layer whose routing the step reads from the working model)
+            assertThat(prefix.length()).isGreaterThan(0);
+            assertThat(net.moeLayers()).anySatisfy(l -> assertThat(prefix.contains(l)).isTrue());
+
+            Map<String, float[]> whole = runDistilled(teacher, false);
+            Map<String, float[]> shared = runDistilled(teacher, true);
+            assertSameValues(shared, whole);
+            int moved = 0;
+            Map<String, float[]> start = values(model);
+            for (String name : whole.keySet()) {
+                moved += Arrays.equals(whole.get(name), start.get(name)) ? 0 : 1;
+            }
+            assertThat(moved).as("tensors the run changed").isGreaterThan(0);
+        }
+    }
+
+    @Test
+    void frozenPrefix_stopsAtTheFirstPartThatDiffersFromTheOriginal() throws Exception {
+        try (Model teacher = Models.copy(model)) {
+            MoeResNet t = (MoeResNet) teacher.getBlock();
+            lastStagePhases(net).get(0).trainable().apply(net);
+            int full = FrozenPrefix.of(net, t).length();
+            // an original that differs from the working model in its first part: nothing is shared
+            Parameter first = t.features().getChildren().valueAt(0).getParameters().valueAt(0);
+            first.getArray().addi(1f);
+            assertThat(FrozenPrefix.of(net, t).length()).isZero();
+            MoeBlocks.setTrainable(net, true);
+            assertThat(full).isGreaterThan(0);
+            // and the run then reads the original's own forward pass: still the result of running both whole
+            assertSameValues(runDistilled(teacher, true), runDistilled(teacher, false));
+        }
+    }
+
     @Test
     void run_misuse_clearErrors() {
         ParameterSelection nothing = ParameterSelection.of(net, "scope EXPERTS", List.of());
@@ -189,6 +268,13 @@ class ForgettingLoopTest {
                 .hasMessageContaining("lower the learning rate (1.0E30)");
         assertThatThrownBy(() -> Phase.builder().setTrainable(nothing).build()).hasMessage("the loss is not set (setLoss)");
         assertThatThrownBy(() -> nothing.withMask("nope", new float[1])).hasMessageContaining("parameter 'nope' is not selected");
+    }
+
+    private static void assertSameValues(Map<String, float[]> actual, Map<String, float[]> expected) {
+        assertThat(actual.keySet()).isEqualTo(expected.keySet());
+        for (String name : expected.keySet()) {
+            assertThat(actual.get(name)).as(name).containsExactly(expected.get(name));
+        }
     }
 
     private static Map<String, float[]> values(Model m) {
