@@ -122,10 +122,7 @@ public final class ForgettingLoop {
 
     private void runPhase(EmbeddingClassifier net, Phase phase, SplittableRandom random, Counters counters)
             throws IOException {
-        FrozenPrefix prefix =
-                shareFrozenPrefix && teacher != null && phase.needsTeacher() && !phase.trainingMode()
-                        ? FrozenPrefix.of(net, (EmbeddingClassifier) teacher.getBlock())
-                        : null;
+        FrozenPrefix prefix = sharedPrefix(net, phase);
         try (Model viewModel = Model.newInstance("lethe-unlearning")) {
             viewModel.setBlock(new UnlearningView(net, phase.trainingMode(), prefix));
             DefaultTrainingConfig config = new DefaultTrainingConfig(phase.loss()).optOptimizer(phase.optimizer());
@@ -175,7 +172,7 @@ public final class ForgettingLoop {
                 Batch batch = data.batch(scope, mix.items())) {
             NDList labels = UnlearningBatch.labels(batch.getLabels().head(), mix.isForget());
             NDList inputs = batch.getData();
-            if (prefix != null && prefix.length() > 0) {
+            if (prefix != null) {
                 inputs = prefix.forward(new ParameterStore(batch.getManager(), false), inputs);
                 addTeacherOutputs(labels, batch, teacherLayers, prefix, inputs);
             } else if (phase.needsTeacher()) {
@@ -216,12 +213,21 @@ public final class ForgettingLoop {
         ParameterStore store = new ParameterStore(batch.getManager(), false);
         NDArray logits = prefix == null
                 ? teacher.getBlock().forward(store, batch.getData(), false).head()
-                : prefix.teacherLogits(store, shared, (EmbeddingClassifier) teacher.getBlock());
+                : prefix.teacherLogits(store, shared);
         labels.add(UnlearningBatch.named(logits.stopGradient(), UnlearningBatch.TEACHER_LOGITS));
         for (Map.Entry<String, MoeBlock> e : teacherLayers.entrySet()) {
             NDArray p = e.getValue().lastRouting(logits.getDevice()).orElseThrow().probabilities().stopGradient();
             labels.add(UnlearningBatch.named(p, UnlearningBatch.TEACHER_ROUTING + e.getKey()));
         }
+    }
+
+    /** @return the phase's shared frozen prefix ({@link FrozenPrefix}), or null if nothing is shared */
+    private FrozenPrefix sharedPrefix(EmbeddingClassifier net, Phase phase) {
+        if (!shareFrozenPrefix || teacher == null || !phase.needsTeacher() || phase.trainingMode()) {
+            return null;
+        }
+        FrozenPrefix prefix = FrozenPrefix.of(net, (EmbeddingClassifier) teacher.getBlock());
+        return prefix.length() > 0 ? prefix : null;
     }
 
     /**

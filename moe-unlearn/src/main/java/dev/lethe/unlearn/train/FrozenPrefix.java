@@ -29,12 +29,14 @@ import java.util.Set;
 final class FrozenPrefix {
 
     private final List<Block> workingParts;
+    private final EmbeddingClassifier teacher;
     private final List<Block> teacherParts;
     private final int length;
     private final Set<MoeBlock> sharedLayers;
 
     private FrozenPrefix(EmbeddingClassifier working, EmbeddingClassifier teacher, int length) {
         this.workingParts = working.features().getChildren().values();
+        this.teacher = teacher;
         this.teacherParts = teacher.features().getChildren().values();
         this.length = length;
         Set<MoeBlock> layers = Collections.newSetFromMap(new IdentityHashMap<>());
@@ -119,10 +121,9 @@ final class FrozenPrefix {
      *
      * @param store the step's parameter store
      * @param shared the output of {@link #forward}
-     * @param teacher the original network
      * @return its logits
      */
-    NDArray teacherLogits(ParameterStore store, NDList shared, EmbeddingClassifier teacher) {
+    NDArray teacherLogits(ParameterStore store, NDList shared) {
         NDList x = shared;
         for (int i = length; i < teacherParts.size(); i++) {
             x = teacherParts.get(i).forward(store, x, false);

@@ -25,7 +25,7 @@ import java.util.Map;
  * the network in inference mode even in training steps: BatchNorm keeps its running statistics and
  * routing has no noise, while gradients still flow to the trainable parameters.
  *
- * <p>With a {@link FrozenPrefix} of length k &gt; 0 (inference mode only), its input is not the
+ * <p>With a {@link FrozenPrefix} of length k (inference mode only), its input is not the
  * images but the output of the shared part, which the loop computed once for the working and the
  * original model, and it runs the feature stack from part k on.
  */
@@ -43,12 +43,10 @@ final class UnlearningView extends AbstractBlock {
      *     images); only in inference mode
      */
     UnlearningView(EmbeddingClassifier net, boolean trainingMode, FrozenPrefix prefix) {
-        Preconditions.checkArgument(
-                prefix == null || prefix.length() == 0 || !trainingMode,
-                "a shared prefix is only valid in inference mode");
+        Preconditions.checkArgument(prefix == null || !trainingMode, "a shared prefix is only valid in inference mode");
         this.net = net;
         this.trainingMode = trainingMode;
-        this.prefix = prefix == null || prefix.length() == 0 ? null : prefix;
+        this.prefix = prefix;
         this.layers = MoeBlocks.find(net);
         addChildBlock("net", net);
     }
